@@ -22,6 +22,7 @@ def _fix_links(md):
 def _outputs(cell):
     res = []
     for o in cell.get('outputs', []):
+        if o.get('name') == 'stderr': continue  # warnings belong to the docs page, not the README
         txt = o.get('text') if o['output_type'] == 'stream' else o.get('data', {}).get('text/plain')
         if txt: res.append('```\n' + ''.join(txt).rstrip('\n') + '\n```')
     return res

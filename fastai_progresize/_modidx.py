@@ -129,7 +129,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'fastai_progresize.data.FolderDLs.n_valid': ( 'data.html#folderdls.n_valid',
                                                                                       'fastai_progresize/data.py'),
                                         'fastai_progresize.data._check_tfms': ('data.html#_check_tfms', 'fastai_progresize/data.py'),
-                                        'fastai_progresize.data._hw': ('data.html#_hw', 'fastai_progresize/data.py'),
                                         'fastai_progresize.data._is_factory': ('data.html#_is_factory', 'fastai_progresize/data.py'),
                                         'fastai_progresize.data._rrc_size': ('data.html#_rrc_size', 'fastai_progresize/data.py'),
                                         'fastai_progresize.data.decode_size': ('data.html#decode_size', 'fastai_progresize/data.py'),

@@ -2,7 +2,9 @@
 """Consistency checks that CI runs besides the tests:
 - settings.ini, pyproject.toml, setup.py and fastai_progresize/__init__.py agree on name, version and Python;
 - every public function, class and method the package exports has a docstring and is shown with `show_doc`
-  in the notebook that defines it (so it has an entry on the docs site)."""
+  in the notebook that defines it (so it has an entry on the docs site);
+- the shape of the package: no module over 320 lines, no import circle between its modules, nothing private
+  patched onto a fastai class (no `Learner._...` in `_modidx.py`)."""
 import ast, configparser, importlib, inspect, json, re, sys, tomllib
 from pathlib import Path
 
@@ -44,14 +46,37 @@ for f in sorted(lib.glob('*.py')):
                 if k.startswith('_') or not inspect.isfunction(v) or v.__module__ != mod.__name__: continue
                 if not inspect.getdoc(v) and not k.startswith(('before_', 'after_')):
                     errors.append(f"{f.stem}.{name}.{k} has no docstring")
-# Methods patched onto fastai classes (`@patch`): find them in the exported source
+# Methods patched onto classes (`@patch`): find them in the exported source
+own = {n.name for f in lib.glob('*.py') for n in ast.parse(f.read_text()).body if isinstance(n, ast.ClassDef)}
 for f in sorted(lib.glob('*.py')):
     tree = ast.parse(f.read_text())
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and any(getattr(d, 'id', None) == 'patch' for d in node.decorator_list) and not node.name.startswith('_'):
+        if not (isinstance(node, ast.FunctionDef) and any(getattr(d, 'id', None) == 'patch' for d in node.decorator_list)): continue
+        cls = getattr(node.args.args[0].annotation, 'id', '') if node.args.args else ''
+        if node.name.startswith('_') and not node.name.endswith('__') and cls not in own:
+            errors.append(f"{f.stem}: {node.name} is a private method patched onto {cls}: make it a function of the module")
+        if not node.name.startswith('_') and not cls.startswith('_'):
             if not ast.get_docstring(node): errors.append(f"{f.stem}: patched method {node.name} has no docstring")
             if not any(s.endswith('.' + node.name) for s in shown): errors.append(f"{f.stem}: patched method {node.name} has no show_doc cell")
 
+# The shape of the package
+imports = {}
+for f in sorted(lib.glob('*.py')):
+    if f.name.startswith('_'): continue
+    n = len(f.read_text().splitlines())
+    if n > 320: errors.append(f"{f.name} has {n} lines: split it along the path of the data (at most about 300)")
+    imports[f.stem] = set(re.findall(r'^from \.(\w+) import', f.read_text(), re.M))
+def _cycle(m, seen):
+    for o in imports.get(m, ()):
+        if o in seen: return seen[seen.index(o):] + [o]
+        c = _cycle(o, seen + [o])
+        if c: return c
+for m in imports:
+    c = _cycle(m, [m])
+    if c: errors.append(f"import circle: {' -> '.join(c)}"); break
+if re.search(r"'fastai\.\w+(\.\w+)*\.\w+\._", (lib/'_modidx.py').read_text()):
+    errors.append("_modidx.py lists a private method patched onto a fastai class")
+
 if errors:
     print('Checks failed:\n' + '\n'.join('  - ' + e for e in errors)); sys.exit(1)
-print('Checks passed: metadata agrees; every public symbol has a docstring and a show_doc entry')
+print('Checks passed: metadata agrees; every public symbol has a docstring and a show_doc entry; modules small, no import circle')

@@ -4,7 +4,11 @@ import warnings
 # fastai's import of torch.jit.script warns on every start with current torch; nothing a user can act on
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
-from .core import *
+from .stages import *
 from .schedule import *
+from .checks import *
+from .history import *
+from .checkpoint import *
+from .core import *
 from .data import *
 from .synth import *

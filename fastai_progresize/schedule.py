@@ -15,7 +15,7 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.callback.schedule import combined_cos
-from .core import Stage, stages_from_lists, _is_int, _hw, _check_int, _check_num
+from .stages import Stage, stages_from_lists, _is_int, _hw, _check_int, _check_num
 
 # %% auto #0
 __all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr', 'ProgressiveSchedule', 'ramp_sizes']

@@ -12,7 +12,7 @@ from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib, num_distrib
-from .stages import Stage, _stages_of, _check_choice, _noted
+from .stages import Stage, _stages_of, _check_choice, _check_bool, _noted
 from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls
 from .history import ProgressiveHistory, ProgressiveRecorder, _fmt_size
 from .checkpoint import checkpoint_file, _check_writable, _save, _load, _check_data, _restore
@@ -55,7 +55,7 @@ class _Run:
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
         self.get_dls = check_get_dls(ifnone(get_dls, getattr(learn, 'get_dls', None)))
         self.build_dls = _check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
-        if not isinstance(resume, bool): raise TypeError(f"`resume` must be True or False, got {resume!r}")
+        _check_bool(resume, 'resume')
         self.fit_kw = {k: v for k,v in fit_kw.items() if v is not None and v is not False}
         cur = getattr(getattr(learn, 'dls', None), 'bs', None)
         self.bss = [ifnone(s.bs, cur) for s in self.stages]

@@ -36,6 +36,11 @@ def _check_num(v, name, where='', lo=0., hi=math.inf, lo_ok=False, hi_ok=True):
     if not ok: raise ValueError(f"`{name}`{where} must be {_interval(lo, hi, lo_ok, hi_ok)}, got {v!r}")
     return float(v)
 
+def _check_bool(v, name, where=''):
+    "`v` if it is True or False, or a clear error naming `name`"
+    if not isinstance(v, bool): raise TypeError(f"`{name}`{where} must be True or False, got {v!r}")
+    return v
+
 def _check_choice(v, name, choices, where=''):
     "`v` if it is one of `choices`, or a clear error naming `name`"
     if v not in choices: raise ValueError(f"`{name}`{where} must be one of {tuple(choices)}, got {v!r}")

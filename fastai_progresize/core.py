@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_core.ipynb #722251a1
 from __future__ import annotations
-import math, time, warnings
+import inspect, math, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 from fastcore.basics import patch, ifnone
@@ -16,12 +16,21 @@ from .stages import Stage, _stages_of, _check_choice, _check_bool, _noted
 from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls
 from .history import ProgressiveHistory, ProgressiveRecorder, _fmt_size
 from .checkpoint import checkpoint_file, _check_writable, _save, _load, _check_data, _restore
+from .resize import ProgressiveResize
+from .regularize import ProgressiveRegularize
 
 # %% auto #0
 __all__ = []
 
 # %% ../nbs/07_core.ipynb #17ce721e
 _cycle_keys = ('pct_start', 'div', 'div_final', 'wd', 'moms', 'cbs', 'reset_opt')
+_reg_keys = ('dropout', 'drop_path', 'mix_alpha', 'min_scale', 'aug')  # what `ProgressiveRegularize` sets
+
+def _takes(f, name):
+    "Whether `f` names the keyword argument `name` in its signature"
+    try: p = inspect.signature(f).parameters.get(name)
+    except (TypeError, ValueError): return False
+    return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
 _tune_keys = _cycle_keys + ('lr_mult',)
 
 def _n_groups(learn):
@@ -68,6 +77,8 @@ class _Run:
         self.ref, self.data, self.built = None, None, [None] * self.n
         self.hist = ProgressiveHistory(self.stages)
         self.rec = ProgressiveRecorder(self.hist)
+        self.extras = [{k: v for k,v in (s.reg or {}).items() if not s.in_fit and _takes(self.get_dls, k)} for s in self.stages]
+        self.stage_cbs = [self.callbacks(i) for i in range(self.n)]
         if any(s.frozen for s in self.stages) and _n_groups(learn) < 2:
             warnings.warn("fine_tune stages freeze nothing here: the learner has one parameter group (no `splitter`, as "
                           "with Learner(dls, xresnet50())), so their frozen epochs train every parameter, and the history "
@@ -76,13 +87,26 @@ class _Run:
 
     def where(self, i): return f"stage {i+1}/{self.n} (size {self.stages[i].size!r}, bs {self.bss[i]})"
 
+    def callbacks(self, i):
+        "The callbacks that resize and regularize within stage `i`, made before training so that a bad value fails first"
+        s, cbs, n = self.stages[i], [], self.n
+        reg = {k: (v if s.in_fit else (v, v)) for k,v in (s.reg or {}).items() if k not in self.extras[i]}
+        bad = sorted(set(reg) - set(_reg_keys))
+        if bad: raise ValueError(f"stage {i+1}/{n}: `reg` names {bad}, which `get_dls` does not take as keyword arguments and "
+                                 f"fit_progressive cannot set itself (it sets {', '.join(_reg_keys)})")
+        with _noted(f"fit_progressive: raised by the `start`, `ramp` or `reg` of stage {i+1}/{n}", Exception):
+            if s.in_fit: cbs.append(ProgressiveResize(s.start, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs))
+            if reg: cbs.append(ProgressiveRegularize(**reg, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs))
+        return cbs
+
     def dls(self, i):
         "Stage `i`'s DataLoaders, built and checked once, and the seconds that took; stage 1's set the reference"
         if self.built[i] is not None: return self.built[i]
         if i and self.ref is None: self.dls(0)
         s, t0 = self.stages[i], time.perf_counter()
-        with _noted(f"fit_progressive: raised by get_dls(bs={self.bss[i]}, size={s.size!r}) while building {self.where(i)}", Exception):
-            dls = self.get_dls(bs=self.bss[i], size=s.size)
+        kw = dict(bs=self.bss[i], size=s.size, **self.extras[i])
+        with _noted(f"fit_progressive: raised by get_dls({', '.join(f'{k}={v!r}' for k,v in kw.items())}) while building {self.where(i)}", Exception):
+            dls = self.get_dls(**kw)
         dls = check_stage_dls(dls, self.ref if i else None, self.where(i), self.model_facts, logger=self.learn.logger)
         if dls.train.bs != self.bss[i]:
             warnings.warn(f"{self.where(i)}: `get_dls` was asked for bs={self.bss[i]} but its training DataLoader has "
@@ -128,15 +152,17 @@ def _fit(self:_Run, i, dls, t_switch):
     "Attach stage `i`'s `dls`, announce the stage and train it; False when a callback cancelled it"
     s, learn, hist = self.stages[i], self.learn, self.hist
     learn.dls, bs = dls, dls.train.bs
-    hist.stage_rows.append(dict(stage=i+1, size=_fmt_size(s.size), bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen,
+    hist.stage_rows.append(dict(stage=i+1, size=_fmt_size(s.size), start=_fmt_size(s.start_hw) if s.in_fit else None,
+                                bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen,
                                 lr=s.lr, start_epoch=hist.n_epochs, switch_time=t_switch, train_time=math.nan, batch_hw=None))
     learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {_how(s)}")
-    self.rec.start_stage(i, s, bs)
+    self.rec.start_stage(i, s, bs, check_size=not s.in_fit)
     logger, t0 = learn.logger, time.perf_counter()
+    cbs = [*L(self.fit_kw.get('cbs')), *self.stage_cbs[i]]
+    kw = self.fit_kw | (dict(cbs=cbs) if cbs else {})
     try:
-        if s.method == 'one_cycle':
-            learn.fit_one_cycle(s.epochs, s.lr, **{k:v for k,v in self.fit_kw.items() if k in _cycle_keys})
-        else: learn.fine_tune(s.epochs, s.lr, freeze_epochs=s.freeze_epochs, **self.fit_kw)
+        if s.method == 'one_cycle': learn.fit_one_cycle(s.epochs, s.lr, **{k:v for k,v in kw.items() if k in _cycle_keys})
+        else: learn.fine_tune(s.epochs, s.lr, freeze_epochs=s.freeze_epochs, **kw)
     except BaseException:
         _clean_up(learn, logger, s)
         raise

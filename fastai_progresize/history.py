@@ -93,7 +93,7 @@ class ProgressiveRecorder(Callback):
         froze = self.stage.method == 'fine_tune' and self.n_fit == 0 and self.opt is not None and self.opt.frozen_idx > 0
         self.phase = 'one-cycle' if self.stage.method == 'one_cycle' else 'frozen' if froze else 'unfrozen'
 
-    def before_epoch(self): self.trained, self.t0 = False, time.perf_counter()
+    def before_epoch(self): self.trained, self.t0, self.last_hw = False, time.perf_counter(), None
     def before_train(self): self.trained = True
 
     def before_batch(self):
@@ -116,14 +116,16 @@ class ProgressiveRecorder(Callback):
         h.losses.append(float(self.learn.smooth_loss))
         h.xs.append(h.n_epochs + (self.iter + 1) / self.n_iter)
         x = self.xb[0] if len(self.xb) else None
-        h.hws.append(tuple(x.shape[-2:]) if isinstance(x, torch.Tensor) and x.ndim >= 3 else None)
+        self.last_hw = tuple(x.shape[-2:]) if isinstance(x, torch.Tensor) and x.ndim >= 3 else None
+        h.hws.append(self.last_hw)
 
     def after_epoch(self):
         if not (self.active and self.trained): return
         names = [n for n in self.learn.recorder.metric_names[1:] if n != 'time']
         vals = [float(v) if v is not None else math.nan for v in self.learn.final_record]
         row = dict(stage=self.stage_idx + 1, size=_fmt_size(self.stage.size), bs=self.bs, phase=self.phase,
-                   epoch=self.history.n_epochs, **dict(zip(names, vals)), time=time.perf_counter() - self.t0)
+                   epoch=self.history.n_epochs, **dict(zip(names, vals)), time=time.perf_counter() - self.t0,
+                   train_px=None if self.last_hw is None else _fmt_size(self.last_hw))
         self.history.rows.append(row)
 
     def after_cancel_fit(self):
@@ -140,8 +142,18 @@ def _mark_stages(h, ax):
     ends = starts[1:] + [h.n_epochs]
     for i,(r, a, b) in enumerate(zip(h.stage_rows, starts, ends)):
         if i: ax.axvline(a, color='grey', ls='--', lw=1)
-        ax.text((a + b) / 2, 1.01, str(r['size']) + ('' if isinstance(r['size'], str) else 'px'), transform=ax.get_xaxis_transform(),
+        label = (f"{r['start']}->" if r.get('start') is not None else '') + f"{r['size']}px"
+        ax.text((a + b) / 2, 1.01, label, transform=ax.get_xaxis_transform(),
                 ha='center', va='bottom', fontsize=9)
+
+def _draw_sizes(h, ax):
+    "When the size changed within a stage (in-fit resizing), draw the image side of every step on a second axis of `ax`"
+    if not any(r.get('start') is not None for r in h.stage_rows): return
+    pts = [(x, math.sqrt(hw[0] * hw[1])) for x,hw in zip(h.xs, h.hws) if hw is not None]
+    ax2 = ax.twinx()
+    ax2.plot(*zip(*pts), color='grey', lw=1, ls=':', label='image side')
+    ax2.set_ylabel('image side (px)', color='grey')
+    ax2.set_ylim(0, max(p[1] for p in pts) * 1.1)
 
 def _check_recorded(h, what):
     if what: return
@@ -166,6 +178,7 @@ def plot(self:ProgressiveHistory,
     if 'valid_loss' in df: ax.plot(x, df['valid_loss'], 'o-', label='valid')
     ax.set_xlabel('epoch'); ax.set_ylabel('loss'); ax.legend()
     _mark_stages(self, ax)
+    _draw_sizes(self, ax)
     if mets:
         ax = axs[0, 1]
         for m in mets: ax.plot(x, df[m], 'o-', label=m)

@@ -17,8 +17,8 @@ from fastai.callback.core import Callback
 from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.vision.augment import AffineCoordTfm, LightingTfm, RandomResizedCropGPU
-from .stages import _check_num
-from .resize import ProgressiveResize, RampProgress, ramp_value, _check_ramp, _train_pipeline
+from .stages import _check_num, _check_ramp
+from .resize import ProgressiveResize, RampProgress, ramp_value, _train_pipeline
 
 # %% auto #0
 __all__ = ['aug_magnitudes', 'ProgressiveRegularize']

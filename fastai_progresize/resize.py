@@ -19,22 +19,12 @@ from fastai.callback.schedule import LRFinder
 from fastai.torch_core import TensorMask, retain_type
 
 from fastai.vision.augment import AffineCoordTfm, RandomResizedCropGPU
-from .stages import _hw, _check_int, _check_num, _check_choice, _check_bool
+from .stages import _hw, _check_int, _check_num, _check_choice, _check_bool, _check_frac, _check_ramp
 
 # %% auto #0
 __all__ = ['ramp_value', 'ramp_size', 'RampProgress', 'resizing_tfms', 'ProgressiveResize']
 
 # %% ../nbs/08_resize.ipynb #a517b191
-def _check_frac(v, name, where=''):
-    "`v` as a float in [0, 1], or a clear error naming `name`"
-    return _check_num(v, name, where, lo=0., hi=1., lo_ok=True)
-
-def _check_ramp(ramp_start, ramp_end, where=''):
-    "`(ramp_start, ramp_end)` as floats in [0, 1] with `ramp_start < ramp_end`"
-    rs,re = _check_frac(ramp_start, 'ramp_start', where),_check_frac(ramp_end, 'ramp_end', where)
-    if rs >= re: raise ValueError(f"`ramp_start`{where} ({ramp_start}) must be smaller than `ramp_end` ({ramp_end})")
-    return rs,re
-
 def ramp_value(
     pct:float, # Progress of training, in [0, 1]
     start:float, # Value until `ramp_start`

@@ -82,8 +82,37 @@ def _noted(note, exc=BaseException):
         if msg: _add_note(e, msg)
         raise
 
-# %% ../nbs/01_stages.ipynb #99c652b9
+# %% ../nbs/01_stages.ipynb #10d8702a
 _methods = ('one_cycle', 'fine_tune')
+
+def _check_frac(v, name, where=''):
+    "`v` as a float in [0, 1], or a clear error naming `name`"
+    return _check_num(v, name, where, lo=0., hi=1., lo_ok=True)
+
+def _check_ramp(ramp_start, ramp_end, where=''):
+    "`(ramp_start, ramp_end)` as floats in [0, 1] with `ramp_start < ramp_end`"
+    rs,re = _check_frac(ramp_start, 'ramp_start', where), _check_frac(ramp_end, 'ramp_end', where)
+    if rs >= re: raise ValueError(f"`ramp_start`{where} ({ramp_start}) must be smaller than `ramp_end` ({ramp_end})")
+    return rs,re
+
+def _check_start(start, hw, where=''):
+    "The start of an in-fit ramp to the size `hw`: None, a size no larger than `hw`, or a fraction of it in (0, 1)"
+    if start is None or isinstance(start, float): return start if start is None else _check_num(start, 'start', where, hi=1., hi_ok=False)
+    h,w = _hw(start, where, 'start')
+    if h > hw[0] or w > hw[1]: raise ValueError(f"`start`{where} ({start!r}) must not be larger than `size` ({hw[0]}x{hw[1]}): the ramp grows")
+    return tuple(start) if isinstance(start, (tuple, list)) else int(start)
+
+def _check_reg(reg, in_fit, where=''):
+    "`reg` as a dict of regularization values (pairs of (start, end) values for an in-fit stage), or None"
+    if reg is None: return None
+    if not isinstance(reg, dict) or not all(isinstance(k, str) for k in reg):
+        raise TypeError(f"`reg`{where} must be a dict such as {{'dropout': 0.1}}, got {reg!r}")
+    for k,v in reg.items():
+        if in_fit:
+            if not (_listy(v) and len(v) == 2): raise TypeError(f"`reg['{k}']`{where} of an in-fit stage must be a (start, end) pair, got {v!r}")
+            for i,o in enumerate(v): _check_num(o, f"reg['{k}'][{i}]", where, lo_ok=True)
+        else: _check_num(v, f"reg['{k}']", where, lo_ok=True)
+    return {k: tuple(map(float, v)) if in_fit else float(v) for k,v in reg.items()}
 
 class Stage:
     "One stage of a progressive run: `epochs` at image `size`, learning rate `lr`, batch size `bs`, trained by `method`"
@@ -94,15 +123,22 @@ class Stage:
         bs:int|None=None, # Batch size; `None` keeps the learner's current one
         method:str='one_cycle', # 'one_cycle' (`Learner.fit_one_cycle`) or 'fine_tune' (`Learner.fine_tune`)
         freeze_epochs:int=1, # Frozen epochs that `fine_tune` runs first (ignored by 'one_cycle')
-    ): self._set('', size, epochs, lr, bs, method, freeze_epochs)
+        start:int|tuple|float=None, # In-fit resizing: the batches grow from this size (px, (h, w), or a fraction of `size`) to `size` within the stage's one schedule; None: all at `size`
+        ramp:tuple=(0.2, 0.8), # Fractions of the stage's training where the in-fit ramp (and that of `reg`) begins and ends
+        reg:dict=None, # Regularization of the stage, such as {'dropout': 0.1}; in an in-fit stage (start, end) pairs that grow with the size
+    ): self._set('', size, epochs, lr, bs, method, freeze_epochs, start, ramp, reg)
 
-    def _set(self, where, size, epochs, lr, bs=None, method='one_cycle', freeze_epochs=1):
-        _hw(size, where)
+    def _set(self, where, size, epochs, lr, bs=None, method='one_cycle', freeze_epochs=1, start=None, ramp=(0.2, 0.8), reg=None):
+        hw = _hw(size, where)
         self.size = tuple(size) if isinstance(size, (tuple, list)) else int(size)
         self.epochs, self.lr = _check_int(epochs, 'epochs', where), _check_num(lr, 'lr', where)
         self.bs = None if bs is None else _check_int(bs, 'bs', where)
         self.method = _check_choice(method, 'method', _methods, where)
         self.freeze_epochs = _check_int(freeze_epochs, 'freeze_epochs', where, lo=0)
+        self.start = _check_start(start, hw, where)
+        if not (_listy(ramp) and len(ramp) == 2): raise TypeError(f"`ramp`{where} must be a (start, end) pair of fractions, got {ramp!r}")
+        self.ramp = _check_ramp(*ramp, where)
+        self.reg = _check_reg(reg, self.in_fit, where)
 
     @classmethod
     def _at(cls, where, *args):
@@ -114,21 +150,32 @@ class Stage:
     @property
     def hw(self): "Size as an (h, w) pair"; return _hw(self.size)
     @property
+    def in_fit(self): "Whether the batches grow from `start` to `size` within the stage"; return self.start is not None
+    @property
+    def start_hw(self):
+        "The (h, w) an in-fit stage starts at, or `hw`"
+        if self.start is None: return self.hw
+        if isinstance(self.start, float): return tuple(max(1, round(v * self.start)) for v in self.hw)
+        return _hw(self.start)
+    @property
     def label(self):
-        "The size as text, such as '128px' or '128x160px'"
-        h,w = self.hw
-        return f'{h}px' if h == w else f'{h}x{w}px'
+        "The size as text, such as '128px', '128x160px' or, in fit, '64->128px'"
+        fmt = lambda hw: f'{hw[0]}' if hw[0] == hw[1] else f'{hw[0]}x{hw[1]}'
+        return (f'{fmt(self.start_hw)}->' if self.in_fit else '') + fmt(self.hw) + 'px'
     @property
     def frozen(self): "Frozen epochs that really run: `freeze_epochs` for 'fine_tune', else 0"; return self.freeze_epochs if self.method == 'fine_tune' else 0
     @property
     def total_epochs(self): "Epochs including `fine_tune`'s frozen ones"; return self.epochs + self.frozen
     def as_dict(self):
         "The stage's arguments, as a dict"
-        return dict(size=self.size, epochs=self.epochs, lr=self.lr, bs=self.bs, method=self.method, freeze_epochs=self.freeze_epochs)
+        return dict(size=self.size, epochs=self.epochs, lr=self.lr, bs=self.bs, method=self.method, freeze_epochs=self.freeze_epochs,
+                    start=self.start, ramp=self.ramp, reg=self.reg)
     def __eq__(self, other): return callable(getattr(other, 'as_dict', None)) and self.as_dict() == other.as_dict()
     def __repr__(self):
         fz = f', freeze_epochs={self.freeze_epochs}' if self.method == 'fine_tune' else ''
-        return f"Stage({self.size!r}, epochs={self.epochs}, lr={self.lr:g}, bs={self.bs}, method={self.method!r}{fz})"
+        fit = f', start={self.start!r}, ramp={self.ramp}' if self.in_fit else ''
+        reg = f', reg={self.reg}' if self.reg else ''
+        return f"Stage({self.size!r}, epochs={self.epochs}, lr={self.lr:g}, bs={self.bs}, method={self.method!r}{fz}{fit}{reg})"
 
 # %% ../nbs/01_stages.ipynb #a95da5dc
 def stages_from_lists(
@@ -151,7 +198,7 @@ def stages_from_lists(
              for i,(size, ep, lr_, bs_, m, fz) in enumerate(zip(sizes, *args[:3], methods, args[3])))
 
 # %% ../nbs/01_stages.ipynb #e79bad80
-_stage_attrs = ('size', 'hw', 'label', 'epochs', 'lr', 'bs', 'method', 'freeze_epochs', 'frozen', 'total_epochs')
+_stage_attrs = ('size', 'hw', 'label', 'epochs', 'lr', 'bs', 'method', 'freeze_epochs', 'frozen', 'total_epochs', 'in_fit', 'start', 'ramp', 'reg')
 
 def _stages_of(sizes, epochs, lr, bs, later, freeze_epochs):
     "The run's stages, from a schedule (anything with `.stages`) or from lists"

@@ -18,7 +18,7 @@ from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.vision.augment import AffineCoordTfm, LightingTfm, RandomResizedCropGPU
 from .stages import _check_num, _check_ramp
-from .resize import ProgressiveResize, RampProgress, ramp_value, _train_pipeline
+from .resize import ProgressiveResize, RampProgress, ramp_value, _train_pipeline, _PutBackOnDetach
 
 # %% auto #0
 __all__ = ['aug_magnitudes', 'ProgressiveRegularize']
@@ -49,7 +49,7 @@ def _check_pair(v, name, lo=0., hi=None):
     return tuple(_check_num(o, f"{name}[{i}]", lo=lo, hi=ifnone(hi, math.inf), lo_ok=True) for i,o in enumerate(v))
 
 # %% ../nbs/09_regularize.ipynb #30c56ae8
-class ProgressiveRegularize(Callback):
+class ProgressiveRegularize(_PutBackOnDetach):
     "Ramp dropout, drop-path, MixUp/CutMix alpha and augmentation strength with training progress, as the size grows"
     order,run_valid = ProgressiveResize.order + 1,False
     def __init__(self,
@@ -74,14 +74,7 @@ class ProgressiveRegularize(Callback):
         self.ramp_start,self.ramp_end = _check_ramp(ramp_start, ramp_end)
         self.ramp,self.modules,self.active,self.log,self._step,self._draw = RampProgress(n_epoch, step),modules,False,[],[],[]
 
-    _learn = None
-    @property
-    def learn(self): return self._learn
-    @learn.setter
-    def learn(self, v):
-        "Detaching the callback (as `fit(cbs=...)` does, even after an exception) puts every value back"
-        if v is None: self._restore(self._step + self._draw)
-        self._learn = v
+    def _put_back(self): self._restore(self._step + self._draw)
 
     def _restore(self, targets):
         for _,_,restore in targets: restore()

@@ -125,7 +125,17 @@ def _interp_mask(y, hw):
 # %% ../nbs/08_resize.ipynb #2b1b0743
 _MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
 
-class ProgressiveResize(Callback):
+class _PutBackOnDetach(Callback):
+    "A callback that puts back what it changed when it is detached, as `fit(cbs=...)` detaches it even after an exception"
+    _learn = None
+    @property
+    def learn(self): return self._learn
+    @learn.setter
+    def learn(self, v):
+        if v is None: self._put_back()
+        self._learn = v
+
+class ProgressiveResize(_PutBackOnDetach):
     "Grow the training batches from `start` to `final` size within one fit (or one ramp over several fits)"
     order,run_valid = -5,False
     def __init__(self,
@@ -154,14 +164,7 @@ class ProgressiveResize(Callback):
         self.ramp = RampProgress(n_epoch, step)
         self.active,self.size,self._orig,self.log,self.final_hw = False,None,{},[],None
 
-    _learn = None
-    @property
-    def learn(self): return self._learn
-    @learn.setter
-    def learn(self, v):
-        "Detaching the callback (as `fit(cbs=...)` does, even after an exception) puts the transforms back"
-        if v is None: self._restore()
-        self._learn = v
+    def _put_back(self): self._restore()
 
     def _restore(self):
         for t,sz in self._orig.items(): t.size = sz

@@ -8,11 +8,9 @@ import os, random
 from pathlib import Path
 import numpy as np
 import torch
-from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib
 from .stages import Stage
-from .checks import split_fingerprint
 
 # %% auto #0
 __all__ = ['checkpoint_file']

@@ -9,7 +9,6 @@ import pandas as pd
 import torch
 from fastcore.foundation import L
 from fastai.data.core import DataLoaders
-from .stages import _check_list
 
 # %% auto #0
 __all__ = ['dls_facts', 'check_stage_dls', 'split_fingerprint', 'check_get_dls']

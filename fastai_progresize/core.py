@@ -5,14 +5,13 @@
 # %% ../nbs/07_core.ipynb #722251a1
 from __future__ import annotations
 import inspect, math, time, warnings
-from contextlib import nullcontext
 from pathlib import Path
 from fastcore.basics import patch, ifnone
 from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib, num_distrib
-from .stages import Stage, _stages_of, _check_choice, _check_bool, _noted
+from .stages import _stages_of, _check_choice, _check_bool, _noted
 from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls
 from .history import ProgressiveHistory, ProgressiveRecorder, _fmt_size
 from .checkpoint import checkpoint_file, _check_writable, _save, _load, _check_data, _restore
@@ -31,7 +30,6 @@ def _takes(f, name):
     try: p = inspect.signature(f).parameters.get(name)
     except (TypeError, ValueError): return False
     return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-_tune_keys = _cycle_keys + ('lr_mult',)
 
 def _n_groups(learn):
     "Parameter groups the learner's optimizer has, or would have"

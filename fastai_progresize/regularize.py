@@ -12,8 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.distributions.beta import Beta
-from fastcore.basics import store_attr, ifnone
-from fastai.callback.core import Callback
+from fastcore.basics import ifnone
 from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.vision.augment import AffineCoordTfm, LightingTfm, RandomResizedCropGPU

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import math
 from contextlib import nullcontext
-from numbers import Real
 
 import pandas as pd
 import matplotlib.pyplot as plt

@@ -10,5 +10,9 @@ from .checks import *
 from .history import *
 from .checkpoint import *
 from .core import *
+from .resize import *
+from .regularize import *
+from .test_size import *
+from .calibrate import *
 from .data import *
 from .synth import *

@@ -47,17 +47,17 @@ def _check_classes(f, other, whose, where):
                          f"({len(other['vocab'])}: {str(other['vocab'])[:80]}); the model's head was made for one set of "
                          f"classes: build every stage from the same items and labels")
 
-def _check_split(dls, f, ref, where):
+def _check_split(dls, f, ref, where, whose):
     "Stage `dls` (facts `f`) must validate on stage 1's validation items"
     if f['n_valid'] == 0 and ref['n_valid'] > 0:
-        raise ValueError(f"{where}: its validation set is empty, while stage 1's has {ref['n_valid']} items; `get_dls` "
+        raise ValueError(f"{where}: its validation set is empty, while {whose} has {ref['n_valid']} items; `get_dls` "
                          f"must build the same validation set at every size (is `valid_pct` or the validation folder "
                          f"chosen from `size` or `bs`?)")
     if ref['valid'] is None or f['valid'] is None: return False
     if set(f['valid']) == set(ref['valid']): return True
     v1, tr = set(ref['valid']), set(_item_keys(dls.train_ds) or [])  # listed only when the check fails
-    raise ValueError(f"{where}: its validation set differs from stage 1's ({len(set(f['valid']) - v1)} of {len(f['valid'])} "
-                     f"items are new; {len(v1 & tr)} of stage 1's {len(v1)} validation items are in this stage's training "
+    raise ValueError(f"{where}: its validation set differs from {whose} ({len(set(f['valid']) - v1)} of {len(f['valid'])} "
+                     f"items are new; {len(v1 & tr)} of {whose} {len(v1)} validation items are in this stage's training "
                      f"set). A DataBlock without a seeded splitter (the default RandomSplitter(seed=None)) draws a new split "
                      f"at every get_dls call; use RandomSplitter(seed=42), GrandparentSplitter() or another fixed split")
 
@@ -67,6 +67,7 @@ def check_stage_dls(
     where:str, # The stage, for messages, such as 'stage 2/3 (size 224, bs 64)'
     model_facts:dict|None=None, # `dls_facts` of the DataLoaders the learner was built with, if any
     logger=print, # Where to report a device move
+    ref_name:str="stage 1's", # Whose facts `ref` are, for messages
 )->DataLoaders: # `dls`, moved to `ref`'s device if it was on another one
     "Check a stage's `dls` against stage 1's and raise a `ValueError` that names the stage and the fix"
     if not isinstance(dls, DataLoaders):
@@ -76,14 +77,14 @@ def check_stage_dls(
     if len(dls.train) == 0:
         raise ValueError(f"{where}: the training DataLoader yields no batch: bs={dls.train.bs} with drop_last and only "
                          f"{len(dls.train_ds)} training items; use a smaller `bs`")
-    for other,whose in ((ref, "stage 1's"), (model_facts, 'the learner was built with')):
+    for other,whose in ((ref, ref_name), (model_facts, 'the learner was built with')):
         if other is not None: _check_classes(f, other, whose, where)
     if ref is None:
         if f['n_valid'] == 0: warnings.warn(f"{where}: the validation set is empty, so `valid_loss` and the metrics will be NaN")
         return dls
-    if not _check_split(dls, f, ref, where) and f['n_valid']:
+    if not _check_split(dls, f, ref, where, ref_name) and f['n_valid']:
         warnings.warn(f"{where}: its datasets have no `items` (a plain torch Dataset?), so its validation set could not "
-                      f"be compared with stage 1's; make sure `get_dls` splits the data the same way at every size")
+                      f"be compared with {ref_name}; make sure `get_dls` splits the data the same way at every size")
     if _dev(f['device']) != _dev(ref['device']):
         logger(f"{where}: moving its DataLoaders from {f['device']} to the learner's device {ref['device']}")
         dls.to(ref['device'])

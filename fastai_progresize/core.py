@@ -11,12 +11,14 @@ from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib, num_distrib
-from .stages import _stages_of, _check_choice, _check_bool, _noted
+from .stages import _stages_of, _check_choice, _check_bool, _check_num, _noted, _hw, _listy
 from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls
 from .history import ProgressiveHistory, ProgressiveRecorder, _fmt_size
 from .checkpoint import checkpoint_file, _check_writable, _save, _load, _check_data, _restore
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
+from .test_size import _size_tfms
+from .calibrate import _CALIBRATE
 
 # %% auto #0
 __all__ = []
@@ -58,7 +60,7 @@ def _check_csv(csv):
 # %% ../nbs/07_core.ipynb #1ea1f924
 class _Run:
     "One progressive run of `learn`: its stages, `get_dls`, reference facts, history, recorder, checkpoint and csv"
-    def __init__(self, learn, stages, get_dls, build_dls, csv, checkpoint, resume, fit_kw):
+    def __init__(self, learn, stages, get_dls, build_dls, csv, checkpoint, resume, fit_kw, test=None):
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
         self.get_dls = check_get_dls(ifnone(get_dls, getattr(learn, 'get_dls', None)))
         self.build_dls = _check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
@@ -71,6 +73,7 @@ class _Run:
         self.ck = checkpoint_file(learn, True if resume and checkpoint is False else checkpoint)
         if self.ck is not None: _check_writable(self.ck)
         self.resume, self.csv = resume, None if csv is None else _check_csv(csv)
+        self.test = _check_test(**(test or {}))
         self.model_facts = dls_facts(learn.dls) if getattr(learn, 'dls', None) is not None else None
         self.ref, self.data, self.built = None, None, [None] * self.n
         self.hist = ProgressiveHistory(self.stages)
@@ -192,6 +195,32 @@ def train(self:_Run, i):
                                        ("" if self.ck is None else f"; resume=True starts again at stage {i+1}"))
     return finished
 
+# %% ../nbs/07_core.ipynb #0e8f7858
+def _check_test(size=None, calibrate=None, holdout=None):
+    "The `test_size`, `test_calibrate` and `test_holdout` of `fit_progressive`, checked"
+    if size is not None and size != 'auto': size = _hw(size, name='test_size')
+    _check_choice(calibrate, 'test_calibrate', _CALIBRATE)
+    if size != 'auto' and (calibrate is not None or holdout is not None):
+        raise ValueError("`test_calibrate` and `test_holdout` go with test_size='auto'")
+    if holdout is not None and not _listy(holdout): _check_num(holdout, 'test_holdout', hi=1., hi_ok=False)
+    return dict(size=size, calibrate=calibrate, holdout=holdout)
+
+@patch
+def choose_test_size(self:_Run):
+    "Set the learner's test size as `test_size` asks, after the last stage, and record it in the history"
+    size, learn, s = self.test['size'], self.learn, self.stages[-1]
+    if size is None: return
+    get_dls = None if _size_tfms(learn.dls.valid) else self.get_dls  # resizing the last stage's own loader is cheaper
+    with _noted(f"fit_progressive: raised while choosing the test size; stages 1-{self.n} of {self.n} had finished", Exception):
+        if size == 'auto':
+            choice = learn.choose_test_size(s.size, get_dls=get_dls, calibrate=self.test['calibrate'], holdout=self.test['holdout'])
+            self.hist.test_size = choice.as_dict()
+            learn.logger(f"Test size: {choice.best_size[0]}x{choice.best_size[1]} px, chosen on {choice.chosen_on} by {choice.by}")
+        else:
+            learn.set_test_size(size, get_dls=get_dls)
+            self.hist.test_size = dict(train_size=list(s.hw), best_size=list(size), chosen_on='given')
+            learn.logger(f"Test size: {size[0]}x{size[1]} px, as given")
+
 # %% ../nbs/07_core.ipynb #f5a8a513
 @patch
 def fit_progressive(self:Learner,
@@ -214,15 +243,20 @@ def fit_progressive(self:Learner,
     div_final:float=None, # Final lr is lr/div_final; None: fastai's 1e5
     lr_mult:float=None, # `fine_tune`'s ratio of the head's lr to the body's; None: 100
     reset_opt:bool=False, # Reset the optimizer's state at the start of every fit
+    test_size:str|int|tuple=None, # After training: 'auto' (sweep sizes around the final one and keep the best), a size to predict at, or None
+    test_calibrate:str=None, # With test_size='auto': None, 'bn' (recalibrate BatchNorm at each size) or 'fixres' (fine-tune BatchNorm and head)
+    test_holdout:float|list=None, # With test_size='auto', choose on: None, the validation set; a list of items held out of training; a share of the training items
 )->ProgressiveHistory: # Also kept as `learn.progressive_history`
     "Train at each size in turn: stage 1 with `fit_one_cycle`, later stages with `fine_tune` (or `later`)"
     run = _Run(self, _stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls, build_dls, csv, checkpoint, resume,
-               dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt))
+               dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt),
+               dict(size=test_size, calibrate=test_calibrate, holdout=test_holdout))
     saved = run.load()
     run.check(saved)
     start = run.restore(saved)  # nothing has changed before this line
     self.progressive_history = run.hist
     with self.added_cbs(run.rec):
         for i in range(start, run.n):
-            if not run.train(i): break
+            if not run.train(i): return run.hist
+    run.choose_test_size()
     return run.hist

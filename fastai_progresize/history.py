@@ -31,6 +31,7 @@ class ProgressiveHistory:
         self.stages = L(stages)
         self.rows, self.stage_rows = [], []
         self.lrs, self.losses, self.xs, self.hws = [], [], [], []  # per training step; `xs` counts epochs into the run
+        self.test_size = None  # the choice of `fit_progressive(test_size=...)`, as a dict
 
     @property
     def df(self)->pd.DataFrame: "One row per epoch of every fit"; return pd.DataFrame(self.rows)
@@ -51,11 +52,12 @@ class ProgressiveHistory:
     _keys = ('rows', 'stage_rows', 'lrs', 'losses', 'xs', 'hws')
     def state_dict(self):
         "Everything recorded so far, as plain Python objects (for checkpoints)"
-        return dict(stages=[s.as_dict() for s in self.stages], **{k: getattr(self, k) for k in self._keys})
+        return dict(stages=[s.as_dict() for s in self.stages], test_size=self.test_size, **{k: getattr(self, k) for k in self._keys})
     def load_state_dict(self, d):
         "Restore what `state_dict` returned"
         self.stages = L(Stage(**s) for s in d['stages'])
         for k in self._keys: setattr(self, k, [dict(o) if isinstance(o, dict) else o for o in d.get(k, [])])
+        self.test_size = d.get('test_size')
         return self
 
     def __repr__(self):

@@ -14,13 +14,14 @@ from fastai.layers import ConvLayer, Flatten
 from fastai.learner import Learner
 from fastai.metrics import accuracy
 from fastai.torch_core import params, set_seed
+import torch
 from fastai.vision.augment import Resize
 from fastai.vision.data import ImageBlock
 from fastai.data.core import DataLoaders
 from .stages import _check_int, _check_choice
 
 # %% auto #0
-__all__ = ['SHAPES', 'make_shapes', 'shapes_get_dls', 'tiny_cnn', 'tiny_learner']
+__all__ = ['SHAPES', 'make_shapes', 'shapes_get_dls', 'tiny_cnn', 'tiny_learner', 'learner_state', 'state_changes']
 
 # %% ../nbs/00_synth.ipynb #0295ab65
 SHAPES = ('circle', 'square', 'triangle', 'cross')
@@ -102,3 +103,32 @@ def tiny_learner(
     set_seed(seed, reproducible=True)
     if split: kwargs.setdefault('splitter', _body_head)
     return Learner(dls, model if model is not None else tiny_cnn(len(dls.vocab)), metrics=accuracy, **kwargs)
+
+# %% ../nbs/00_synth.ipynb #16afa85d
+def learner_state(
+    learn:Learner, # The learner to look at
+)->dict: # Weights, `requires_grad` flags, train/eval modes, DataLoaders, optimizer, callbacks, logger, history, recorder values, attributes
+    "A snapshot of everything in `learn` that a failing call must leave as it was"
+    m = learn.model
+    return dict(weights={k: v.detach().clone() for k,v in m.state_dict().items()}, requires_grad=[p.requires_grad for p in m.parameters()],
+                modes=[o.training for o in m.modules()], dls=learn.dls, loaders=[id(o) for o in getattr(learn.dls, 'loaders', [])],
+                opt=learn.opt, cbs=sorted((type(c).__name__, id(c.learn)) for c in learn.cbs), logger=learn.logger,
+                history=getattr(learn, 'progressive_history', None), recorder=list(getattr(learn.recorder, 'values', [])),
+                attrs=set(learn.__dict__) - {'progressive_history'})
+
+def state_changes(
+    learn:Learner, # The learner now
+    state:dict, # `learner_state(learn)` from before
+)->list: # What changed, in a fixed order
+    "The names of what differs in `learn` from `state`: 'weights', 'requires_grad', 'modes', 'dls', 'optimizer' (or 'new optimizer'), 'callbacks', 'logger', 'history', 'recorder', 'attributes'"
+    now, w0 = learner_state(learn), state['weights']
+    w = now['weights']
+    res = ['weights'] if w.keys() != w0.keys() or any(not torch.equal(w[k].cpu(), v.cpu()) for k,v in w0.items()) else []
+    res += [k for k in ('requires_grad', 'modes') if now[k] != state[k]]
+    if now['dls'] is not state['dls'] or now['loaders'] != state['loaders']: res.append('dls')
+    if now['opt'] is not state['opt']: res.append('optimizer' if state['opt'] is not None else 'new optimizer')
+    if now['cbs'] != state['cbs']: res.append('callbacks')
+    res += [k for k in ('logger', 'history') if now[k] is not state[k]]
+    if now['recorder'] != state['recorder']: res.append('recorder')
+    if now['attrs'] != state['attrs']: res.append('attributes')
+    return res

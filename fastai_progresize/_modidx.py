@@ -82,6 +82,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'fastai_progresize.cli._save_results': ('cli.html#_save_results', 'fastai_progresize/cli.py'),
                                        'fastai_progresize.cli._sigterm_interrupts': ( 'cli.html#_sigterm_interrupts',
                                                                                       'fastai_progresize/cli.py'),
+                                       'fastai_progresize.cli._test_size': ('cli.html#_test_size', 'fastai_progresize/cli.py'),
                                        'fastai_progresize.cli.progresize_train': ('cli.html#progresize_train', 'fastai_progresize/cli.py')},
             'fastai_progresize.core': { 'fastai_progresize.core.Learner.fit_progressive': ( 'core.html#learner.fit_progressive',
                                                                                             'fastai_progresize/core.py'),

@@ -40,7 +40,8 @@ def _make_model(arch:str, n_out:int)->nn.Module:
 # %% ../nbs/12_cli.ipynb #2def96a5
 _flags = dict(path='PATH', size='--sizes', sizes='--sizes', epochs='--epochs', lr='--lr', bs='--bs', arch='--arch',
               later='--later', method='--later', freeze_epochs='--freeze-epochs', valid='--valid', valid_pct='--valid-pct',
-              seed='--seed', num_workers='--num-workers', out='--out', checkpoint='--checkpoint', resume='--resume')
+              seed='--seed', num_workers='--num-workers', out='--out', checkpoint='--checkpoint', resume='--resume',
+              test_size='--test-size', test_calibrate='--test-calibrate', test_holdout='--test-holdout')
 
 def _as_flags(msg:str)->str:
     "`msg` with the argument names in backticks written as the command's flags"
@@ -106,6 +107,13 @@ def _save_results(learn, hist, out, final=True):
 # %% ../nbs/12_cli.ipynb #30e83860
 def _one(v): return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v
 
+def _test_size(v):
+    "--test-size as `fit_progressive` takes it: None, 'auto' or an int"
+    if v is None or v == 'auto': return v
+    if isinstance(v, str) and v.isdigit(): return int(v)
+    if isinstance(v, int): return v
+    raise ValueError(f"`test_size` must be auto or a size in pixels, got {v!r}")
+
 @call_parse(pos=['path'])
 def progresize_train(
     path:str=None, # Image folder: `train/` and `val/` with one sub-folder per class, or class folders split by --valid-pct; default: Imagenette-160, downloaded
@@ -123,6 +131,8 @@ def progresize_train(
     out:str='progresize_out', # Folder to write learner.pkl, history.csv, stages.csv and history.png to
     checkpoint:bool=False, # Save a checkpoint after every stage, in OUT/checkpoint
     resume:bool=False, # Go on from the checkpoint in OUT/checkpoint (the same command, with --resume)
+    test_size:str=None, # After training, the size to predict at: auto (sweep sizes around the last one, keep the best, chosen on the validation set) or a size in pixels
+    test_calibrate:str=None, # With --test-size auto: bn (recalibrate BatchNorm at each size) or fixres (fine-tune BatchNorm and the head)
     demo:bool=False, # Train on generated images of shapes, written to OUT/shapes: a complete run in about a minute on a CPU
     quiet:bool=False, # Print only where the results went: no stage messages or progress bars
 )->Learner: # The trained learner (to a Python caller)
@@ -130,6 +140,7 @@ def progresize_train(
     log = noop if quiet else print
     sizes, bs, arch = ifnone(sizes, (32, 64) if demo else (64, 128)), ifnone(bs, 16 if demo else 64), ifnone(arch, 'xresnet18' if demo else 'xresnet50')
     with _cli_errors():
+        test_size = _test_size(test_size)
         stages = stages_from_lists(list(sizes) if isinstance(sizes, (list, tuple)) else [sizes], _one(epochs), _one(lr),
                                    bs=_one(bs), later=later, freeze_epochs=freeze_epochs)
         _check_choice(arch, 'arch', ARCHS)
@@ -143,7 +154,7 @@ def progresize_train(
         try:
             with _sigterm_interrupts(), learn.no_bar() if quiet else nullcontext():
                 hist = learn.fit_progressive(stages, get_dls=get_dls, checkpoint=out/'checkpoint' if checkpoint or resume else False,
-                                             resume=resume)
+                                             resume=resume, test_size=test_size, test_calibrate=test_calibrate)
         except KeyboardInterrupt as e:
             hist = learn.progressive_history if hasattr(learn, 'progressive_history') else None
             saved = [] if hist is None else _save_results(learn, hist, out, final=False)

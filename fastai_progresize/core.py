@@ -201,7 +201,7 @@ def _check_test(size=None, calibrate=None, holdout=None):
     if size is not None and size != 'auto': size = _hw(size, name='test_size')
     _check_choice(calibrate, 'test_calibrate', _CALIBRATE)
     if size != 'auto' and (calibrate is not None or holdout is not None):
-        raise ValueError("`test_calibrate` and `test_holdout` go with test_size='auto'")
+        raise ValueError("`test_calibrate` and `test_holdout` go with `test_size` 'auto'")
     if holdout is not None and not _listy(holdout): _check_num(holdout, 'test_holdout', hi=1., hi_ok=False)
     return dict(size=size, calibrate=calibrate, holdout=holdout)
 

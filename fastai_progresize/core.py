@@ -17,7 +17,7 @@ from .history import ProgressiveHistory, ProgressiveRecorder, _fmt_size
 from .checkpoint import checkpoint_file, _check_writable, _save, _load, _check_data, _restore
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
-from .test_size import _size_tfms
+from .test_size import _size_tfms, _bns
 from .calibrate import _CALIBRATE
 
 # %% auto #0
@@ -74,6 +74,9 @@ class _Run:
         if self.ck is not None: _check_writable(self.ck)
         self.resume, self.csv = resume, None if csv is None else _check_csv(csv)
         self.test = _check_test(**(test or {}))
+        if self.test['calibrate'] == 'bn' and not _bns(learn.model):
+            raise ValueError("`test_calibrate` 'bn' recalibrates BatchNorm layers, and the model has none with running statistics: "
+                             "use None or 'fixres'")
         self.model_facts = dls_facts(learn.dls) if getattr(learn, 'dls', None) is not None else None
         self.ref, self.data, self.built = None, None, [None] * self.n
         self.hist = ProgressiveHistory(self.stages)

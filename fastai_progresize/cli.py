@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_cli.ipynb #d68da4c9
 from __future__ import annotations
-import os, re, signal, sys
+import os, re, signal, sys, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -152,7 +152,8 @@ def progresize_train(
         if quiet: learn.logger = noop
         log(f"Model: {arch} from scratch; {len(stages)} stage{'s' * (len(stages) > 1)}: {', '.join(s.label for s in stages)}")
         try:
-            with _sigterm_interrupts(), learn.no_bar() if quiet else nullcontext():
+            with _sigterm_interrupts(), learn.no_bar() if quiet else nullcontext(), warnings.catch_warnings():
+                warnings.filterwarnings('ignore', 'fine_tune stages freeze nothing')  # said in --freeze-epochs' help
                 hist = learn.fit_progressive(stages, get_dls=get_dls, checkpoint=out/'checkpoint' if checkpoint or resume else False,
                                              resume=resume, test_size=test_size, test_calibrate=test_calibrate)
         except KeyboardInterrupt as e:

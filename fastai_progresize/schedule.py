@@ -15,7 +15,8 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.callback.schedule import combined_cos
-from .stages import Stage, stages_from_lists, _is_int, _hw, _check_int, _check_num
+from .stages import Stage, stages_from_lists, _is_int, _hw, _check_int, _check_num, _check_list, _listy
+from .resize import ramp_size
 
 # %% auto #0
 __all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr', 'ProgressiveSchedule', 'ramp_sizes']
@@ -23,7 +24,15 @@ __all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr', 'ProgressiveSchedule'
 # %% ../nbs/02_schedule.ipynb #57824b12
 def _is_num(v): return isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
 
-def _area(s): return s.hw[0] * s.hw[1]
+def _side(s, pct):
+    "The mean side, in pixels, of the images of stage `s` at progress `pct` of its training"
+    h,w = ramp_size(pct, s.start_hw, s.hw, *s.ramp) if s.in_fit else s.hw
+    return math.sqrt(h * w)
+
+def _area(s, ramp=True):
+    "Pixels per image of stage `s`, averaged over its training when `ramp` (an in-fit stage grows along its ramp)"
+    if not (ramp and s.in_fit): return s.hw[0] * s.hw[1]
+    return float(np.mean([_side(s, p) ** 2 for p in np.linspace(0, 1, 201)]))
 
 # %% ../nbs/02_schedule.ipynb #78752929
 def scale_bs(
@@ -33,8 +42,7 @@ def scale_bs(
     multiple:int=8, # Scaled batch sizes are rounded down to a multiple of this
 )->list: # One batch size per stage
     "Batch sizes that keep the pixels per batch, and so roughly the memory, constant across `sizes`"
-    if not isinstance(sizes, (list, tuple, L)) or not len(sizes):
-        raise TypeError(f"`sizes` must be a non-empty list of sizes, got {sizes!r}")
+    sizes = _check_list(sizes, 'sizes', '[128, 224]')
     hws = [_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
     bs, multiple = _check_int(bs, 'bs'), _check_int(multiple, 'multiple')
     if max_bs is not None and _check_int(max_bs, 'max_bs') < bs:
@@ -58,7 +66,7 @@ def scale_lr(
     "Learning rates scaled with each stage's batch size by `rule`"
     lr = _check_num(lr, 'lr')
     if rule not in lr_rules: raise ValueError(f"`rule` must be one of {tuple(lr_rules)}, got {rule!r}")
-    if not isinstance(bss, (list, tuple, L)) or not len(bss): raise TypeError(f"`bss` must be a non-empty list of batch sizes, got {bss!r}")
+    bss = _check_list(bss, 'bss', '[128, 64]')
     bss = [_check_int(b, 'bs', f' of stage {i+1}') for i,b in enumerate(bss)]
     ref = bss[-1] if ref_bs is None else _check_int(ref_bs, 'ref_bs')
     return [lr * (b / ref) ** lr_rules[rule] for b in bss]
@@ -67,18 +75,13 @@ def scale_lr(
 class ProgressiveSchedule:
     "The stages of a progressive run, for `Learner.fit_progressive`: size, epochs, bs, lr and training method of each"
     def __init__(self,
-        stages:list, # `Stage`s in training order; sizes must not shrink
+        stages:list, # `Stage`s in training order; the last one's size is the final size
     ):
         if isinstance(stages, (str, bytes)) or not isinstance(stages, (list, tuple, L)):
             raise TypeError(f"`stages` must be a list of `Stage`s, got {type(stages).__name__}")
         if not len(stages): raise ValueError("`stages` is empty: a schedule needs at least one `Stage`")
         for i,s in enumerate(stages):
             if not isinstance(s, Stage): raise TypeError(f"stage {i+1} of `stages` must be a `Stage`, got {s!r}")
-        for i in range(1, len(stages)):
-            (h0,w0),(h,w) = stages[i-1].hw, stages[i].hw
-            if h < h0 or w < w0:
-                raise ValueError(f"stage {i+1} ({stages[i].label}) is smaller than stage {i} ({stages[i-1].label}): sizes must "
-                                 f"not shrink, since the last stage's size is the final one")
         self.stages = L(stages)
 
     def __len__(self): return len(self.stages)
@@ -98,7 +101,7 @@ def cost(self:ProgressiveSchedule,
     per_stage:bool=False, # Return each stage's share instead of the total
 )->float|list: # Compute as a fraction of training `n_epochs` epochs at the final size
     "The schedule's compute relative to training every epoch at the final size"
-    ref = self.n_epochs * _area(self.final)
+    ref = self.n_epochs * _area(self.final, ramp=False)
     work = [s.total_epochs * _area(s) for s in self.stages]
     return [w / ref for w in work] if per_stage else sum(work) / ref
 
@@ -159,6 +162,13 @@ def _stage_bs(sizes, bs, bs_rule, max_bs):
     if not _is_int(bs): raise ValueError(f"bs_rule='memory' needs `bs`, one int: the batch size at the final size; got {bs!r}")
     return scale_bs(list(sizes), bs, max_bs=max_bs)
 
+def _reg_at(reg, i, n):
+    "The values of `reg`'s (first, last) pairs at stage `i` of `n`, spread evenly"
+    if not isinstance(reg, dict) or not all(_listy(v) and len(v) == 2 for v in reg.values()):
+        raise TypeError(f"`reg` must be a dict of (first, last) pairs, such as {{'dropout': (0.1, 0.3)}}; got {reg!r}")
+    t = i / (n - 1) if n > 1 else 1.
+    return {k: a + (b - a) * t for k,(a,b) in reg.items()}
+
 def _stage_lr(lr, bss, lr_rule):
     "Per-stage learning rates by `lr_rule`"
     if lr_rule not in lr_rules: raise ValueError(f"`lr_rule` must be one of {tuple(lr_rules)}, got {lr_rule!r}")
@@ -171,7 +181,7 @@ def _stage_lr(lr, bss, lr_rule):
 # %% ../nbs/02_schedule.ipynb #15c96ff8
 @patch(cls_method=True)
 def from_lists(cls:ProgressiveSchedule,
-    sizes:list, # Size of each stage, ints or (h, w) pairs, never shrinking
+    sizes:list, # Size of each stage, ints or (h, w) pairs, smallest first as a rule
     epochs:int|list, # Epochs: one int for every stage, or one per stage (for 'fine_tune', the unfrozen ones)
     lr:float|list, # Learning rate: one for every stage, or one per stage; with `lr_rule`, the rate at the last stage's bs
     bs:int|list|None=None, # Batch size: None (the learner's), an int, or one per stage; with bs_rule='memory', the final size's
@@ -180,13 +190,15 @@ def from_lists(cls:ProgressiveSchedule,
     bs_rule:str='constant', # 'constant': `bs` as given; 'memory': grow `bs` as sizes shrink (`scale_bs`)
     max_bs:int|None=None, # Largest batch size bs_rule='memory' may give a stage
     lr_rule:str='none', # Scale `lr` with each stage's batch size: 'none', 'linear' or 'sqrt' (`scale_lr`)
+    reg:dict=None, # Regularization that grows with the size: {name: (first stage's, last stage's)}, spread evenly over the stages
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
     "A schedule from per-stage lists or single values, as `fit_progressive(sizes, epochs, lr, ...)` reads them"
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple, L)) or not len(sizes):
-        raise TypeError(f"`sizes` must be a non-empty list with one size per stage, such as [128, 224]; got {sizes!r}")
+    sizes = _check_list(sizes, 'sizes', '[128, 224]')
     bss = _stage_bs(sizes, bs, bs_rule, max_bs)
     lrs = _stage_lr(lr, [bss] * len(sizes) if _is_int(bss) else bss, lr_rule)
-    return cls(stages_from_lists(list(sizes), epochs, lrs, bss, later, freeze_epochs))
+    stages = stages_from_lists(sizes, epochs, lrs, bss, later, freeze_epochs)
+    if reg is not None: stages = [Stage(**{**s.as_dict(), 'reg': _reg_at(reg, i, len(stages))}) for i,s in enumerate(stages)]
+    return cls(stages)
 
 # %% ../nbs/02_schedule.ipynb #6c360d20
 def ramp_sizes(
@@ -303,17 +315,36 @@ def plot(self:ProgressiveSchedule,
     pts = _check_int(pts, 'pts')
     fig, ax = plt.subplots(figsize=figsize)
     edges = np.cumsum([0] + [s.total_epochs for s in self.stages])
-    sides = [math.sqrt(_area(s)) for s in self.stages]
-    ax.step(edges, sides + sides[-1:], where='post', color='C0', lw=2)
-    for s,a,b,side in zip(self.stages, edges, edges[1:], sides):
-        ax.annotate(s.label, ((a + b) / 2, side), xytext=(0, 3), textcoords='offset points', ha='center', va='bottom',
+    top = 0
+    for s,a,b in zip(self.stages, edges, edges[1:]):
+        pcts = np.linspace(0, 1, 101)
+        sides = [_side(s, p) for p in pcts]
+        ax.plot(a + pcts * (b - a), sides, color='C0', lw=2)
+        ax.annotate(s.label, ((a + b) / 2, max(sides)), xytext=(0, 3), textcoords='offset points', ha='center', va='bottom',
                     fontsize=9, color='C0')
         if a: ax.axvline(a, color='grey', ls='--', lw=1)
+        top = max(top, *sides)
     ax.set_xlabel('epoch'); ax.set_ylabel('image size (px)', color='C0')
-    ax.set_ylim(0, max(sides) * 1.15)
+    ax.set_ylim(0, top * 1.15)
     ax2 = ax.twinx()
     ax2.plot(*_lr_curve(self, pts), color='C1')
     ax2.set_ylabel('learning rate', color='C1')
     ax.set_title(f'{len(self)} stages, cost {self.cost():.2f}', fontsize=10)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/02_schedule.ipynb #5dead04e
+@patch(cls_method=True)
+def in_fit(cls:ProgressiveSchedule,
+    size:int|tuple, # Final size, at which the ramp ends
+    epochs:int, # Epochs of the one fit (for 'fine_tune', the unfrozen ones)
+    lr:float, # `lr_max` of the fit (or `base_lr` of 'fine_tune')
+    start:int|tuple|float=0.5, # Where the batches start: px, (h, w), or a fraction of `size`
+    ramp:tuple=(0.2, 0.8), # Fractions of training where the ramp begins and ends (Composer holds the last 20% at full size)
+    bs:int|None=None, # Batch size; None: the learner's
+    reg:dict=None, # Regularization that grows with the size, such as {'dropout': (0.1, 0.3), 'mix_alpha': (0.1, 0.4)}
+    method:str='one_cycle', # 'one_cycle' or 'fine_tune' (the ramp then spans both of its fits)
+    freeze_epochs:int=1, # Frozen epochs of 'fine_tune'
+)->ProgressiveSchedule: # One in-fit stage, ready for `fit_progressive`
+    "One stage whose images grow from `start` to `size` within one fit: one learning-rate schedule, no restart"
+    return cls([Stage(size, epochs, lr, bs=bs, method=method, freeze_epochs=freeze_epochs, start=start, ramp=ramp, reg=reg)])

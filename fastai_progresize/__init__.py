@@ -5,6 +5,7 @@ import warnings
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 from .stages import *
+from .rules import *
 from .schedule import *
 from .checks import *
 from .history import *

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import torch
 from fastai.vision.all import (Learner, Callback, Adam, OptimWrapper, accuracy, CrossEntropyLossFlat, set_seed,
                                ProgressCallback, noop)
@@ -27,7 +28,7 @@ _common = dict(lr=3e-3, multiple=8, opt='fused', seeds=3, threads=1, num_workers
 PRESETS = {
     # all 4000 training images; 20 -> 40 px, where a CPU epoch at the small size costs about 0.4 of one at the final size
     'cpu': dict(_common, arch='xresnet18', sizes=[20, 40], bs=64, max_bs=256, multiple=4, candidates=[20, 24, 32, 40, 48], n_batches=8,
-                budgets=dict(fixed=[1, 2, 3], book=[2, 3], budget_ft=[(4, 1.0), (5, 0.9)], budget_oc=[(3, 0.8), (5, 0.7)],
+                budgets=dict(fixed=[1, 2, 3, 4], book=[2, 3], budget_ft=[(4, 1.0), (5, 0.9)], budget_oc=[(3, 0.8), (5, 0.7)],
                              budget_oc_mem=[(3, 0.8), (5, 0.7)], fixed_adam=[2])),
     # a few minutes end to end: checks the command (its numbers mean little)
     'quick': dict(_common, arch='xresnet18', sizes=[32, 64], bs=16, max_bs=32, candidates=[32, 64], train_per_class=8,
@@ -38,7 +39,7 @@ PRESETS = {
     'gpu': dict(_common, arch='xresnet50', sizes=[128, 224], bs=64, max_bs=192, candidates=[128, 160, 192, 224],
                 multiple=32, threads=None, num_workers=8, fp16=True, clock='wall', n_batches=8,
                 budgets=dict(fixed=[2, 4, 6], book=[5, 9], budget_ft=[(6, 0.8), (9, 0.7)],
-                             budget_oc=[(6, 0.6), (9, 0.6)], budget_oc_mem=[(6, 0.6), (9, 0.6)], fixed_adam=[2, 4])),
+                             budget_oc=[(6, 0.6), (9, 0.6)], budget_oc_mem=[(6, 0.6), (9, 0.6)], fixed_adam=[4])),
 }
 
 def make_get_dls(cfg, data):
@@ -68,7 +69,7 @@ def make_learner(cfg, dls, opt=None):
 class EpochClock(Callback):
     "Accuracy and elapsed CPU and wall seconds after every epoch"
     order = 200
-    def __init__(self): self.curve, self.c0, self.t0 = [], time.process_time(), time.perf_counter()
+    def __init__(self, c0, t0): self.curve, self.c0, self.t0 = [], c0, t0
     def after_epoch(self):
         if torch.cuda.is_available(): torch.cuda.synchronize()
         names = [n for n in self.recorder.metric_names[1:] if n != 'time']
@@ -80,10 +81,9 @@ def run_one(cfg, plan, seed, get_dls):
     set_seed(seed)
     s0 = plan.schedule[0]
     learn = make_learner(cfg, get_dls(bs=s0.bs, size=s0.size), plan.opt)
-    clock = EpochClock()
-    learn.add_cb(clock)
     c0, t0 = time.process_time(), time.perf_counter()
-    clock.c0, clock.t0 = c0, t0
+    clock = EpochClock(c0, t0)
+    learn.add_cb(clock)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if plan.fit is None: learn.fit_progressive(plan.schedule, get_dls=get_dls)
@@ -137,33 +137,47 @@ def describe(schedule):
         return f"{ep}@{s.label[:-2]}" + (f"/bs{s.bs}" if s.bs is not None else '')
     return ' + '.join(one(s) for s in schedule)
 
-def run_benchmark(cfg, data, out, command, names, log=print):
-    "Measure the cost models, then run every (method, budget) for every seed, alternating; write results as they come"
+def new_results(cfg, data, command, get_dls, cms):
+    "The results dict before any run: configuration, data, machine and cost models"
+    return dict(command=command, preset=cfg['name'], config=cfg, data=str(data), n_train=get_dls.n_train,
+                n_valid=get_dls.n_valid, n_classes=len(get_dls.vocab), machine=machine_info(),
+                started=datetime.now(timezone.utc).isoformat(timespec='seconds'), duration_s=0., appended=[],
+                cost_models={k: dict(rows=v.df.to_dict('records'), n_train=v.n_train, n_valid=v.n_valid, clock=v.clock,
+                                     bs=v.bs, text=repr(v)) for k,v in cms.items()}, plans=[], skipped=[], runs=[])
+
+def stored_models(res):
+    "The `CostModel`s of a results dict"
+    return {k: CostModel(pd.DataFrame(v['rows']), v['n_train'], v['n_valid'], v['clock'], v['bs'])
+            for k,v in res['cost_models'].items()}
+
+def run_benchmark(cfg, data, out, command, names, log=print, prior=None):
+    "Run every (method, budget) for every seed, alternating, writing results as they come; `prior`: add to those results"
     if cfg['threads']: torch.set_num_threads(cfg['threads'])
     get_dls, t0 = make_get_dls(cfg, data), time.perf_counter()
-    cms = measure_models(cfg, get_dls, sorted({cfg['opt']} | ({'adam'} if 'fixed_adam' in names else set())))
+    if prior is None:
+        cms = measure_models(cfg, get_dls, sorted({cfg['opt']} | ({'adam'} if 'fixed_adam' in names else set())))
+        res = new_results(cfg, data, command, get_dls, cms)
+    else: res, cms = dict(prior, config=cfg, appended=prior.get('appended', []) + [command]), stored_models(prior)
+    done = {(p['method'], p['arg']) for p in res['plans']}
     plans, skipped = make_plans(cfg, cms, names, log)
-    res = dict(command=command, preset=cfg['name'], config=cfg, data=str(data), n_train=get_dls.n_train,
-               n_valid=get_dls.n_valid, n_classes=len(get_dls.vocab), machine=machine_info(), started=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-               cost_models={k: dict(rows=v.df.to_dict('records'), n_train=v.n_train, n_valid=v.n_valid, clock=v.clock,
-                                    bs=v.bs, text=repr(v)) for k,v in cms.items()},
-               plans=[dict(method=m, arg=a, **_schedule_info(cfg, p, cms)) for (m, a), p in plans.items()],
-               skipped=skipped, runs=[])
+    plans = {k: v for k,v in plans.items() if k not in done}
+    res['plans'] += [dict(method=m, arg=a, **_schedule_info(cfg, p, cms)) for (m, a), p in plans.items()]
+    res['skipped'] += [s for s in skipped if (s['method'], s['arg']) not in done]
     for k,v in cms.items(): log(f'{k}: {v!r}')
     for p in res['plans']: log(f"  {p['method']:14s} {str(p['arg']):8s} {p['schedule']:34s} predicted {p['predicted_s']:.1f} s")
-    keys = list(plans)
+    keys, base = list(plans), res['duration_s']
     for r, seed in enumerate(range(cfg['seeds'])):
         for m, a in keys[r * len(keys) // cfg['seeds']:] + keys[:r * len(keys) // cfg['seeds']]:
             run = dict(method=m, arg=a, **run_one(cfg, plans[m, a], seed, get_dls))
             res['runs'].append(run)
             log(f"seed {seed} {m:14s} {str(a):8s} cpu {run['cpu_s']:6.1f} s wall {run['wall_s']:6.1f} s "
                 f"accuracy {100 * run['accuracy']:.1f}%  (load {run['load']:.1f})")
-            save(res, out, t0)
+            save(res, out, base + time.perf_counter() - t0)
     return res
 
-def save(res, out, t0):
+def save(res, out, duration_s):
     "Write the results so far as bench_<preset>.json"
-    res['duration_s'] = time.perf_counter() - t0
+    res['duration_s'] = duration_s
     res['machine']['load_end'] = os.getloadavg()
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     (out/f"bench_{res['preset']}.json").write_text(json.dumps(res, indent=1, default=str))

@@ -89,7 +89,8 @@ def markdown(res):
     errs = [abs(r['pred_ratio'] - 1) for r in rows]
     reached = '\n'.join(f"| {LABELS.get(k, k)} | {'not reached' if v == math.inf else f'{v:.2f}'} |" for k, v in reach(res).items())
     return '\n'.join([
-        f"# Benchmark: preset `{res['preset']}`", '', f"Command: `{res['command']}`  ",
+        f"# Benchmark: preset `{res['preset']}`", '',
+        f"Command: `{res['command']}`" + ''.join(f", then `{c}`" for c in res.get('appended', [])) + '  ',
         f"Data: `{res['data']}`, {res['n_train']} training / {res['n_valid']} validation images; {c['arch']}, "
         f"sizes {c['sizes'][0]} -> {c['sizes'][-1]} px, bs {c['bs']}, optimizer `{c['opt']}`, lr {c['lr']}; "
         f"{m['device']}; seeds {seeds}; {res['duration_s'] / 60:.1f} min; load average {m['load_start'][0]:.1f} at the "

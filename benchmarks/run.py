@@ -53,6 +53,8 @@ def main(argv=None):
     p.add_argument('--seeds', type=int, help="seeds per schedule (the preset's: 3)")
     p.add_argument('--methods', nargs='+', help='methods to run (default: all of the preset)')
     p.add_argument('--report', metavar='JSON', help='train nothing: rewrite the .md and .png of a results file')
+    p.add_argument('--append', metavar='JSON', help="add the preset's (method, budget) runs that this results file lacks, "
+                   'with its cost models, and rewrite it')
     p.add_argument('--self-test', action='store_true', help='check the summaries on made-up runs, train nothing')
     a = p.parse_args(argv)
     if a.self_test: return self_test()
@@ -64,7 +66,10 @@ def main(argv=None):
     if not Path(a.data).is_dir(): p.error(f'--data {a.data} is not a folder: give an ImageNet-style folder of images')
     bad = set(names) - set(cfg['budgets'])
     if bad: p.error(f'--methods: {sorted(bad)} not in the preset; choose from {list(cfg["budgets"])}')
-    res = bench.run_benchmark(cfg, a.data, a.out, 'python benchmarks/run.py ' + shlex.join(argv), names)
-    print(write_report(Path(a.out)/f"bench_{res['preset']}.json"))
+    prior = json.loads(Path(a.append).read_text()) if a.append else None
+    out = Path(a.append).parent if a.append else Path(a.out)
+    if prior and prior['preset'] != a.preset: p.error(f"--append {a.append} holds preset {prior['preset']!r}, not {a.preset!r}")
+    res = bench.run_benchmark(cfg, a.data, out, 'python benchmarks/run.py ' + shlex.join(argv), names, prior=prior)
+    print(write_report(out/f"bench_{res['preset']}.json"))
 
 if __name__ == '__main__': main()

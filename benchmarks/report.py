@@ -46,7 +46,8 @@ def summarize(res):
         rows.append(dict(p, n=len(rs), t=_med(t), t_min=min(t), t_max=max(t), wall_s=_med([r['wall_s'] for r in rs]),
                          acc=_med(acc), acc_min=min(acc), acc_max=max(acc), d_acc=_med([d for d, _ in diffs]),
                          inside=all(ok for _, ok in diffs), pred_ratio=p['predicted_s'] / _med(t)))
-    return rows
+    order = list(dict.fromkeys(p['method'] for p in res['plans']))
+    return sorted(rows, key=lambda r: (order.index(r['method']), r['t']))
 
 def reach(res):
     "Per method: the median over seeds of `time_to_reach` (inf: not reached)"

@@ -1,43 +1,75 @@
 #!/usr/bin/env python
-"""Benchmark progressive resizing against fixed-size training and the book's manual recipe, on real images.
+"""Progressive resizing against fixed-size training at equal time, on real images (see benchmarks/README.md).
 
-    python benchmarks/run.py --preset cpu                 # about 15 minutes on 2 CPU cores
-    python benchmarks/run.py --preset gpu --max-minutes 5  # one GPU
-    python benchmarks/run.py --preset smoke                # a minute or two: checks that everything runs
-    python benchmarks/run.py --report benchmarks/results/bench_cpu.json   # redraw the table and plot only
-
-Writes benchmarks/results/bench_<preset>.json, .md and .png (see benchmarks/README.md).
+    python benchmarks/run.py --preset cpu       # all 4000 Imagenette training images, 24 -> 48 px, one CPU thread
+    python benchmarks/run.py --preset quick     # a few minutes: checks the command end to end
+    python benchmarks/run.py --preset gpu       # xresnet50, 128 -> 224 px, on one GPU
+    python benchmarks/run.py --report benchmarks/results/bench_cpu.json   # redraw the .md and .png only
+    python benchmarks/run.py --self-test        # check the summaries on made-up runs
 """
-import argparse, shlex, sys
+import argparse, json, math, shlex, sys
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+def write_report(fname):
+    "Write the .md and .png next to a bench_*.json; return the Markdown"
+    import report
+    fname = Path(fname)
+    res = json.loads(fname.read_text())
+    md = report.markdown(res)
+    fname.with_suffix('.md').write_text(md)
+    report.plot(res).savefig(fname.with_suffix('.png'), dpi=100)
+    return md
+
+def self_test():
+    "The summaries on made-up runs whose answers are known"
+    import report
+    curve = [(0., .1), (10., .3), (20., .5), (40., .6)]
+    assert report.interp(curve, 15.) == (.4, True) and report.interp(curve, 50.) == (.6, False)
+    assert math.isclose(report.interp(curve, 30.)[0], .55)
+    runs = [dict(method='fixed', arg=e, seed=s, cpu_s=10. * e, wall_s=11. * e, accuracy=a + s / 100, curve=[])
+            for s in (0, 1) for e, a in ((1, .3), (2, .5), (4, .6))]
+    runs += [dict(method='m', arg=b, seed=s, cpu_s=t, wall_s=t, accuracy=a + s / 100, curve=[])
+             for s in (0, 1) for b, t, a in (('x', 15., .45), ('y', 30., .62))]
+    assert report.time_to_reach([r for r in runs if r['method'] == 'm'], report._longest_fixed(runs, 'cpu_s'), 'cpu_s') == [.75, .75]
+    plans = [dict(method='fixed', arg=e, schedule='', pixel_cost=1., predicted_s=10. * e) for e in (1, 2, 4)]
+    plans += [dict(method='m', arg=b, schedule='', pixel_cost=.5, predicted_s=p) for b, p in (('x', 16.5), ('y', 27.))]
+    res = dict(config=dict(clock='cpu'), runs=runs, plans=plans, n_classes=10)
+    rows = {(r['method'], r['arg']): r for r in report.summarize(res)}
+    assert math.isclose(rows['m', 'x']['d_acc'], .05) and math.isclose(rows['m', 'y']['d_acc'], .07)
+    assert math.isclose(rows['m', 'x']['pred_ratio'], 1.1) and math.isclose(rows['m', 'y']['pred_ratio'], .9)
+    assert rows['fixed', 2]['d_acc'] == 0 and rows['m', 'y']['inside']
+    assert report.reach(res) == {'m': .75}
+    print('self-test passed')
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--preset', choices=sorted(bench.PRESETS), default='cpu', help='settings to start from')
-    p.add_argument('--data', default=str(bench.REPO.parent/'shared'/'data'/'imagenette-160'),
+    p.add_argument('--preset', default='cpu', help='cpu, quick or gpu')
+    p.add_argument('--data', default=str(HERE.parent.parent/'shared'/'data'/'imagenette-160'),
                    help='ImageNet-style folder (train/<class>/*, val/<class>/*); default ../shared/data/imagenette-160')
-    p.add_argument('--out', default=str(bench.HERE/'results'), help='folder for the results')
-    p.add_argument('--seeds', type=int, help='seeds per method (at least 3 for a median with spread)')
-    p.add_argument('--max-minutes', type=float, help='stop starting new seeds once this would be passed')
-    p.add_argument('--num-workers', type=int, help='DataLoader workers (preset: cpu 0, gpu fastai default)')
-    p.add_argument('--train-per-class', type=int, help='training images per class (preset: cpu 100, gpu all)')
-    p.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s; 1 is steadier on a shared machine)')
-    p.add_argument('--methods', nargs='+', choices=bench.METHODS, help='methods to run (default all)')
-    p.add_argument('--name', help='results file name: bench_<name>.* (default: the preset)')
-    p.add_argument('--report', metavar='JSON', help='train nothing: rewrite the .md table and .png plot of a results file')
+    p.add_argument('--out', default=str(HERE/'results'), help='folder for bench_<preset>.json, .md and .png')
+    p.add_argument('--seeds', type=int, help="seeds per schedule (the preset's: 3)")
+    p.add_argument('--methods', nargs='+', help='methods to run (default: all of the preset)')
+    p.add_argument('--report', metavar='JSON', help='train nothing: rewrite the .md and .png of a results file')
+    p.add_argument('--append', metavar='JSON', help="add the preset's (method, budget) runs that this results file lacks, "
+                   'with its cost models, and rewrite it')
+    p.add_argument('--self-test', action='store_true', help='check the summaries on made-up runs, train nothing')
     a = p.parse_args(argv)
-    if a.report:
-        print(bench.report(a.report))
-        return
-    cfg = dict(bench.PRESETS[a.preset], name=a.name or a.preset, preset=a.preset)
-    for k in ('seeds', 'max_minutes', 'num_workers', 'train_per_class', 'threads'):
-        if getattr(a, k) is not None: cfg[k] = getattr(a, k)
-    data = Path(a.data)
-    if not data.is_dir(): p.error(f"--data {data} is not a folder: give an ImageNet-style folder of images")
-    command = 'python benchmarks/run.py ' + ' '.join(shlex.quote(o) for o in argv)
-    bench.run_benchmark(cfg, data, a.out, command.strip(), methods=a.methods or bench.METHODS)
+    if a.self_test: return self_test()
+    if a.report: return print(write_report(a.report))
+    import bench
+    if a.preset not in bench.PRESETS: p.error(f'--preset must be one of {sorted(bench.PRESETS)}, got {a.preset!r}')
+    cfg = dict(bench.PRESETS[a.preset], name=a.preset, seeds=a.seeds or bench.PRESETS[a.preset]['seeds'])
+    names = a.methods or list(cfg['budgets'])
+    if not Path(a.data).is_dir(): p.error(f'--data {a.data} is not a folder: give an ImageNet-style folder of images')
+    bad = set(names) - set(cfg['budgets'])
+    if bad: p.error(f'--methods: {sorted(bad)} not in the preset; choose from {list(cfg["budgets"])}')
+    prior = json.loads(Path(a.append).read_text()) if a.append else None
+    out = Path(a.append).parent if a.append else Path(a.out)
+    if prior and prior['preset'] != a.preset: p.error(f"--append {a.append} holds preset {prior['preset']!r}, not {a.preset!r}")
+    res = bench.run_benchmark(cfg, a.data, out, 'python benchmarks/run.py ' + shlex.join(argv), names, prior=prior)
+    print(write_report(out/f"bench_{res['preset']}.json"))
 
 if __name__ == '__main__': main()

@@ -7,6 +7,7 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 from .stages import *
 from .rules import *
 from .schedule import *
+from .cost import *
 from .checks import *
 from .history import *
 from .checkpoint import *

@@ -23,6 +23,7 @@ from .stages import stages_from_lists, _check_choice
 from .synth import make_shapes, SHAPES
 from .data import folder_get_dls
 import fastai_progresize.core  # Learner.fit_progressive
+import fastai_progresize.cost  # Learner.measure_schedule
 
 # %% auto #0
 __all__ = ['ARCHS', 'progresize_train']
@@ -133,6 +134,7 @@ def progresize_train(
     resume:bool=False, # Go on from the checkpoint in OUT/checkpoint (the same command, with --resume)
     test_size:str=None, # After training, the size to predict at: auto (sweep sizes around the last one, keep the best, chosen on the validation set) or a size in pixels
     test_calibrate:str=None, # With --test-size auto: bn (recalibrate BatchNorm at each size) or fixres (fine-tune BatchNorm and the head)
+    cost:bool=False, # Before training, time a few batches at each stage's size and batch size, and print what each stage will cost here
     demo:bool=False, # Train on generated images of shapes, written to OUT/shapes: a complete run in about a minute on a CPU
     quiet:bool=False, # Print only where the results went: no stage messages or progress bars
 )->Learner: # The trained learner (to a Python caller)
@@ -151,6 +153,7 @@ def progresize_train(
         learn = Learner(get_dls(bs=stages[0].bs, size=stages[0].size), _make_model(arch, len(get_dls.vocab)), metrics=accuracy)
         if quiet: learn.logger = noop
         log(f"Model: {arch} from scratch; {len(stages)} stage{'s' * (len(stages) > 1)}: {', '.join(s.label for s in stages)}")
+        if cost: print(learn.measure_schedule(stages, get_dls).report(stages))
         try:
             with _sigterm_interrupts(), learn.no_bar() if quiet else nullcontext(), warnings.catch_warnings():
                 warnings.filterwarnings('ignore', 'fine_tune stages freeze nothing')  # said in --freeze-epochs' help

@@ -63,10 +63,20 @@ class ProgressiveSchedule:
 @patch
 def cost(self:ProgressiveSchedule,
     per_stage:bool=False, # Return each stage's share instead of the total
-)->float|list: # Compute as a fraction of training `n_epochs` epochs at the final size
+    cost_model=None, # A `CostModel` (from `measure_cost`): cost in measured seconds instead of pixels
+    n_train:int|None=None, # Training items, with `cost_model`; None: those it was measured on
+    n_valid:int|None=None, # Validation items, with `cost_model`; None: those it was measured on
+)->float|list: # Compute (or time) as a fraction of training `n_epochs` epochs at the final size
     "The schedule's compute relative to training every epoch at the final size"
-    ref = self.n_epochs * _area(self.final, ramp=False)
-    work = [s.total_epochs * _area(s) for s in self.stages]
+    if cost_model is None:
+        if n_train is not None or n_valid is not None:
+            raise ValueError("`n_train` and `n_valid` size the epochs of `cost_model`: pass a `CostModel` too, or drop them")
+        ref, work = self.n_epochs * _area(self.final, ramp=False), [s.total_epochs * _area(s) for s in self.stages]
+    else:
+        if not callable(getattr(cost_model, 'seconds', None)):
+            raise TypeError(f"`cost_model` must be a `CostModel` (see `measure_cost`), got {type(cost_model).__name__}")
+        work = cost_model.seconds(self, n_train, n_valid, per_stage=True)
+        ref = self.n_epochs * cost_model.epoch_seconds(self.final.size, self.final.bs, n_train, n_valid)
     return [w / ref for w in work] if per_stage else sum(work) / ref
 
 # %% ../nbs/02_schedule.ipynb #da75dc05
@@ -106,8 +116,9 @@ def show(self:ProgressiveSchedule,
 
 def _caption(self):
     fz = f' (+{self.n_frozen} frozen)' if self.n_frozen else ''
+    h,w = self.final.hw
     return (f"{self.__class__.__name__}: {len(self)} stage{'s' if len(self) > 1 else ''}, {self.n_epochs} epochs{fz}, "
-            f"cost {self.cost():.3f} of {self.n_epochs} epochs at {self.final.label}")
+            f"cost {self.cost():.3f} of {self.n_epochs} epochs at {h if h == w else f'{h}x{w}'}px")
 
 @patch
 def __repr__(self:ProgressiveSchedule): return _caption(self) + '\n' + self.show().reset_index().to_string(index=False)
@@ -197,6 +208,7 @@ def from_budget(cls:ProgressiveSchedule,
     start_size:int|tuple|None=None, # Smallest size; default half of `final_size`; rounded to `multiple`
     n_stages:int=2, # Number of stages, the last at `final_size`
     multiple:int=32, # Sizes but the last are rounded to the nearest multiple of this
+    cost_model=None, # A `CostModel` (from `measure_cost`): `budget` is then a share of measured time, not of pixels
     **kwargs
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
     "The schedule with the fewest epochs at smaller sizes whose cost is within `budget`"
@@ -211,11 +223,11 @@ def from_budget(cls:ProgressiveSchedule,
     best, cheapest = None, None
     for k in range(n - 1, epochs):  # k epochs at the smaller sizes; cost falls as k grows
         cand = cls.from_lists(sizes, _split(k, n - 1) + [epochs - k], lr, **kwargs)
-        c = cand.cost()
+        c = cand.cost(cost_model=cost_model)
         cheapest = cand
         if c <= budget + 1e-12: best = cand; break
     if best is None:
-        raise ValueError(f"`budget` ({budget}) is below the smallest possible cost, {cheapest.cost():.4f}, of {epochs} epochs "
+        raise ValueError(f"`budget` ({budget}) is below the smallest possible cost, {cheapest.cost(cost_model=cost_model):.4f}, of {epochs} epochs "
                          f"with {epochs - 1} at {sizes[:-1]}: raise `budget` or "
                          f"`epochs`, lower `start_size`, or train later stages with later='one_cycle' (no frozen epochs)")
     return best

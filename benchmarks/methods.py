@@ -1,0 +1,71 @@
+"""The methods the benchmark compares: each turns a preset and one of its budgets into a `Plan`.
+
+To add a method, write a function `f(cfg, arg, cms) -> Plan` and decorate it with `@method(name, label)`; list its
+budgets (`arg`s) under `cfg['budgets'][name]` in the presets of `bench.py`. A `Plan` holds the schedule whose time
+the cost model predicts; a method that does not train with `fit_progressive` gives its own `fit`, and one that
+judges the model another way (such as at a larger test size) gives its own `evaluate`.
+"""
+from __future__ import annotations
+from dataclasses import dataclass
+from typing import Callable
+from fastai_progresize.stages import Stage
+from fastai_progresize.schedule import ProgressiveSchedule
+
+@dataclass
+class Plan:
+    "What one run trains: `schedule` (timed and predicted), and how, if not by `fit_progressive`"
+    schedule: ProgressiveSchedule
+    opt: str = None        # optimizer name (a key of bench.OPTS); None: the preset's
+    fit: Callable = None   # fit(learn, get_dls, schedule): train; None: learn.fit_progressive(schedule, get_dls=get_dls)
+    evaluate: Callable = None  # evaluate(learn, get_dls) -> accuracy; None: the last epoch's validation accuracy
+
+METHODS, LABELS = {}, {}
+
+def method(name:str, label:str):
+    "Register `f(cfg, arg, cms) -> Plan` as the method `name`"
+    def deco(f):
+        METHODS[name], LABELS[name] = f, label
+        return f
+    return deco
+
+@method('fixed', 'fixed size')
+def fixed(cfg, epochs, cms):
+    "`epochs` of `fit_one_cycle` at the final size: one point of the fixed-size curve"
+    return Plan(ProgressiveSchedule([Stage(cfg['sizes'][-1], epochs, cfg['lr'], cfg['bs'])]))
+
+@method('fixed_adam', "fixed size, fastai's Adam")
+def fixed_adam(cfg, epochs, cms):
+    "As `fixed`, with fastai's own `Adam` instead of the preset's optimizer"
+    return Plan(fixed(cfg, epochs, cms).schedule, opt='adam')
+
+@method('book', "book: one_cycle small, fine_tune final")
+def book(cfg, epochs, cms):
+    "The fastai book's staged recipe: 4/9 of `epochs` with `fit_one_cycle` small, the rest `fine_tune` at the final size"
+    small = round(epochs * 4 / 9) or 1
+    return Plan(ProgressiveSchedule.from_lists(cfg['sizes'], [small, epochs - small], [cfg['lr'], cfg['lr'] / 3],
+                                               bs=cfg['bs'], later='fine_tune'))
+
+def _budget(cfg, arg, cms, **kwargs):
+    epochs, budget = arg
+    return ProgressiveSchedule.from_budget(cfg['sizes'][-1], epochs, budget, cfg['lr'], start_size=cfg['sizes'][0],
+                                           multiple=cfg['multiple'], bs=cfg['bs'], cost_model=cms[cfg['opt']], **kwargs)
+
+@method('budget_ft', 'from_budget, fine_tune')
+def budget_ft(cfg, arg, cms):
+    "`from_budget(final, epochs, budget, cost_model=...)` with `later='fine_tune'`: `arg` is (epochs, budget)"
+    return Plan(_budget(cfg, arg, cms, later='fine_tune'))
+
+@method('budget_oc', 'from_budget, one_cycle')
+def budget_oc(cfg, arg, cms):
+    "As `budget_ft`, every stage trained by `fit_one_cycle` (no frozen epoch, optimizer state kept)"
+    return Plan(_budget(cfg, arg, cms, later='one_cycle'))
+
+@method('budget_oc_mem', "from_budget, one_cycle, bs_rule='memory'")
+def budget_oc_mem(cfg, arg, cms):
+    "As `budget_oc`, the batch growing as the images shrink (`bs_rule='memory'`, `lr_rule='sqrt'`)"
+    return Plan(_budget(cfg, arg, cms, later='one_cycle', bs_rule='memory', max_bs=cfg['max_bs'], lr_rule='sqrt'))
+
+@method('in_fit', 'in one fit (ProgressiveResize)')
+def in_fit(cfg, epochs, cms):
+    "One `fit_one_cycle` of `epochs` whose batches grow from the first size to the final one (`ProgressiveSchedule.in_fit`)"
+    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs']))

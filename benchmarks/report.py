@@ -1,0 +1,129 @@
+"""Summaries of a results file: accuracy against the fixed-size curve at equal time, time to reach the longest fixed
+run's accuracy, predicted against measured time; as Markdown and as a plot. Pure functions of the results dict."""
+from __future__ import annotations
+import math, statistics
+from methods import LABELS
+
+def _med(xs): return statistics.median(xs) if xs else math.nan
+
+def fixed_curve(runs, seed, key, chance):
+    "The fixed-size curve of one seed: (time, accuracy) points by time, starting at (0, chance)"
+    pts = sorted((r[key], r['accuracy']) for r in runs if r['method'] == 'fixed' and r['seed'] == seed)
+    return [(0., chance)] + pts
+
+def interp(curve, t):
+    "Accuracy of `curve` linearly interpolated at time `t`, and whether `t` lies within it"
+    (t0, a0), inside = curve[0], curve[0][0] <= t <= curve[-1][0]
+    for t1, a1 in curve[1:]:
+        if t <= t1: return a0 + (a1 - a0) * (t - t0) / (t1 - t0) if t1 > t0 else a1, inside
+        t0, a0 = t1, a1
+    return a0, inside
+
+def time_to_reach(runs, fixed_runs, key):
+    "Per seed: the least time over `runs` whose accuracy reaches that seed's longest fixed run's, over that run's time"
+    res = []
+    for f in fixed_runs:
+        ok = [r[key] for r in runs if r['seed'] == f['seed'] and r['accuracy'] >= f['accuracy']]
+        res.append(min(ok) / f[key] if ok else math.inf)
+    return res
+
+def _longest_fixed(runs, key):
+    "Each seed's longest fixed run"
+    best = {}
+    for r in runs:
+        if r['method'] == 'fixed' and (r['seed'] not in best or r[key] > best[r['seed']][key]): best[r['seed']] = r
+    return list(best.values())
+
+def summarize(res):
+    "One row per (method, budget): times, accuracy, difference to the fixed curve at equal time, predicted time"
+    key, runs, chance = res['config']['clock'] + '_s', res['runs'], 1 / res.get('n_classes', 10)
+    rows = []
+    for p in res['plans']:
+        rs = [r for r in runs if (r['method'], r['arg']) == (p['method'], p['arg'])]
+        if not rs: continue
+        diffs = [(r['accuracy'] - a, ok) for r in rs for a, ok in [interp(fixed_curve(runs, r['seed'], key, chance), r[key])]]
+        t, acc = [r[key] for r in rs], [r['accuracy'] for r in rs]
+        rows.append(dict(p, n=len(rs), t=_med(t), t_min=min(t), t_max=max(t), wall_s=_med([r['wall_s'] for r in rs]),
+                         acc=_med(acc), acc_min=min(acc), acc_max=max(acc), d_acc=_med([d for d, _ in diffs]),
+                         inside=all(ok for _, ok in diffs), pred_ratio=p['predicted_s'] / _med(t)))
+    order = list(dict.fromkeys(p['method'] for p in res['plans']))
+    return sorted(rows, key=lambda r: (order.index(r['method']), r['t']))
+
+def reach(res):
+    "Per method: the median over seeds of `time_to_reach` (inf: not reached)"
+    key, runs = res['config']['clock'] + '_s', res['runs']
+    fixed = _longest_fixed(runs, key)
+    names = dict.fromkeys(p['method'] for p in res['plans'])
+    return {m: _med(time_to_reach([r for r in runs if r['method'] == m], fixed, key)) for m in names if m != 'fixed'}
+
+def _pct(x): return f'{100 * x:.1f}'
+
+def candidate_table(res):
+    "Markdown: predicted seconds per epoch at each candidate size, against the final size's, by time and by pixels"
+    cm, c = res['cost_models'][res['config']['opt']], res['config']
+    rows = [r for r in cm['rows'] if r['bs'] == c['bs']]
+    final = next(r for r in rows if (r['h'], r['w']) == (c['sizes'][-1],) * 2)
+    ep = lambda r: r['epoch_s'] + cm['n_train'] // r['bs'] * r['train_s'] + math.ceil(cm['n_valid'] / r['val_bs']) * r['valid_s']
+    lines = ['| size | train step, s | validation batch, s | epoch, s | epoch / final epoch | pixels / final pixels |',
+             '|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(f"| {r['h']} | {r['train_s']:.3f} | {r['valid_s']:.3f} | {ep(r):.1f} | {ep(r) / ep(final):.2f} | "
+                     f"{r['h'] * r['w'] / (final['h'] * final['w']):.2f} |")
+    return '\n'.join(lines)
+
+def run_table(rows, clock):
+    "Markdown: one line per (method, budget)"
+    lines = [f'| method | budget | schedule (epochs@size/bs) | pixel cost | predicted {clock} s | measured {clock} s, median '
+             f'(min-max) | predicted / measured | wall s | accuracy %, median (min-max) | Δ acc vs fixed curve (pp) |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(f"| {LABELS.get(r['method'], r['method'])} | {r['arg']} | {r['schedule']} | {r['pixel_cost']:.2f} | "
+                     f"{r['predicted_s']:.1f} | {r['t']:.1f} ({r['t_min']:.1f}-{r['t_max']:.1f}) | {r['pred_ratio']:.2f} | "
+                     f"{r['wall_s']:.1f} | {_pct(r['acc'])} ({_pct(r['acc_min'])}-{_pct(r['acc_max'])}) | "
+                     f"{100 * r['d_acc']:+.1f}{'' if r['inside'] else ' *'} |")
+    return '\n'.join(lines)
+
+def markdown(res):
+    "The whole results file as Markdown"
+    c, m, rows = res['config'], res['machine'], summarize(res)
+    seeds = sorted({r['seed'] for r in res['runs']})
+    errs = [abs(r['pred_ratio'] - 1) for r in rows]
+    reached = '\n'.join(f"| {LABELS.get(k, k)} | {'not reached' if v == math.inf else f'{v:.2f}'} |" for k, v in reach(res).items())
+    return '\n'.join([
+        f"# Benchmark: preset `{res['preset']}`", '',
+        f"Command: `{res['command']}`" + ''.join(f", then `{c}`" for c in res.get('appended', [])) + '  ',
+        f"Data: `{res['data']}`, {res['n_train']} training / {res['n_valid']} validation images; {c['arch']}, "
+        f"sizes {c['sizes'][0]} -> {c['sizes'][-1]} px, bs {c['bs']}, optimizer `{c['opt']}`, lr {c['lr']}; "
+        f"{m['device']}; seeds {seeds}; {res['duration_s'] / 60:.1f} min; load average {m['load_start'][0]:.1f} at the "
+        f"start, {m['load_end'][0]:.1f} at the end; started {res['started']}.", '',
+        '## Time per epoch at each size (cost model, measured before training)', '', candidate_table(res), '',
+        f"Cost model: {res['cost_models'][c['opt']]['text']}", '',
+        '## Every schedule', '', run_table(rows, c['clock']), '',
+        f"Δ acc: each run against its own seed's fixed-size curve interpolated at the run's {c['clock']} time, median "
+        f"over seeds (* outside the fixed curve's range: compared with its end). Predicted / measured: the cost model's "
+        f"prediction over the measured median; largest error {100 * max(errs):.0f}%, median {100 * _med(errs):.0f}%.", '',
+        '## Time to reach the accuracy of the longest fixed run', '',
+        "| method | time / longest fixed run's time (median over seeds) |", '|---|---|', reached, ''])
+
+def plot(res):
+    "Accuracy against time: the fixed-size curve as a line (seeds faint), each method's budgets as points with seed spread"
+    import matplotlib.pyplot as plt
+    c, rows = res['config'], summarize(res)
+    key = c['clock'] + '_s'
+    fig, ax = plt.subplots(figsize=(8, 5))
+    fx = sorted((r for r in rows if r['method'] == 'fixed'), key=lambda r: r['t'])
+    for s in sorted({r['seed'] for r in res['runs']}):
+        pts = fixed_curve(res['runs'], s, key, 1 / res.get('n_classes', 10))[1:]
+        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], color='k', alpha=0.2, lw=1)
+    ax.plot([r['t'] for r in fx], [100 * r['acc'] for r in fx], 'k-o', lw=2, label='fixed size (median)')
+    for i, m in enumerate(dict.fromkeys(r['method'] for r in rows if r['method'] != 'fixed')):
+        rs = [r for r in rows if r['method'] == m]
+        ax.errorbar([r['t'] for r in rs], [100 * r['acc'] for r in rs], fmt='o', color=f'C{i}', capsize=3, ms=7,
+                    xerr=[[r['t'] - r['t_min'] for r in rs], [r['t_max'] - r['t'] for r in rs]],
+                    yerr=[[100 * (r['acc'] - r['acc_min']) for r in rs], [100 * (r['acc_max'] - r['acc']) for r in rs]],
+                    label=LABELS.get(m, m))
+    ax.set_xlabel(f"{c['clock']} time of the training call, s"); ax.set_ylabel('validation accuracy, %')
+    ax.set_title(f"{res['preset']}: {c['arch']}, {c['sizes'][0]} -> {c['sizes'][-1]} px, {res['n_train']} images; "
+                 f"medians, bars: min-max over seeds", fontsize=9)
+    ax.grid(alpha=0.3); ax.legend(fontsize=8, loc='lower right'); fig.tight_layout()
+    return fig

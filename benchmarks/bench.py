@@ -29,7 +29,7 @@ PRESETS = {
     # all 4000 training images; 20 -> 40 px, where a CPU epoch at the small size costs about 0.4 of one at the final size
     'cpu': dict(_common, arch='xresnet18', sizes=[20, 40], bs=64, max_bs=256, multiple=4, candidates=[20, 24, 32, 40, 48], n_batches=8,
                 budgets=dict(fixed=[1, 2, 3, 4], book=[2, 3], budget_ft=[(4, 1.0), (5, 0.9)], budget_oc=[(3, 0.8), (5, 0.7)],
-                             budget_oc_mem=[(3, 0.8), (5, 0.7)], fixed_adam=[2], in_fit=[3, 4])),
+                             budget_oc_mem=[(3, 0.8), (5, 0.7)], fixed_adam=[2], in_fit=[3, 4], in_fit_early=[3], in_fit_late=[3])),
     # a few minutes end to end: checks the command (its numbers mean little)
     'quick': dict(_common, arch='xresnet18', sizes=[32, 64], bs=16, max_bs=32, candidates=[32, 64], train_per_class=8,
                   valid_per_class=4, n_batches=2,

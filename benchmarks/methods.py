@@ -69,3 +69,13 @@ def budget_oc_mem(cfg, arg, cms):
 def in_fit(cfg, epochs, cms):
     "One `fit_one_cycle` of `epochs` whose batches grow from the first size to the final one (`ProgressiveSchedule.in_fit`)"
     return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs']))
+
+@method('in_fit_early', 'in one fit, ramp 0-50%')
+def in_fit_early(cfg, epochs, cms):
+    "As `in_fit`, the ramp from the start to half of training, then the final size: to choose the default ramp"
+    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0., 0.5)))
+
+@method('in_fit_late', 'in one fit, ramp 50-90%')
+def in_fit_late(cfg, epochs, cms):
+    "As `in_fit`, the ramp from half of training to 90%: more of the run at the small size"
+    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0.5, 0.9)))

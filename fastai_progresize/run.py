@@ -138,7 +138,7 @@ class _Run:
         if saved is not None and saved['next_stage'] > 0:
             self.dls(0)
             _check_data(self.ck, saved, self.data)
-            if self.build_dls == 'per_stage' or saved['next_stage'] == self.n: self.built[0] = None
+            self.built[0] = None  # a resumed run does not train stage 1 again
 
     def restore(self, saved):
         "Put the checkpoint back; the first stage to train"

@@ -15,7 +15,8 @@ from fastai.callback.core import TrainEvalCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, Recorder
 from .stages import _hw, _check_int, _check_num, _check_choice
-from .test_size import SizeSweep, _At, _kept, _items_dl, _split_items, _evaluate, _check_sizes, _check_by, _bns, _rows
+from .checkpoint import _kept
+from .test_size import SizeSweep, _At, _items_dl, _split_items, _evaluate, _check_sizes, _check_by, _bns, _rows
 
 # %% auto #0
 __all__ = ['TestSizeChoice']
@@ -51,7 +52,7 @@ def recalibrate_bn(self:Learner,
     n_batches = _check_int(n_batches, 'n_batches')
     if not _bns(self.model): raise ValueError("`recalibrate_bn`: the model has no BatchNorm layer with running statistics")
     at = _At(self, get_dls, bs)
-    with _kept(self, model=True):
+    with _kept(self, weights='on_error'):
         vdl, train_items = at(hw)
         dl = _items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True)
         with torch.random.fork_rng(): torch.manual_seed(seed); return _recalibrate(self.model, dl, n_batches, self.dls.n_inp)
@@ -99,7 +100,7 @@ def fixres_finetune(self:Learner,
     "Fine-tune only BatchNorm and the classifier head at `size`, on training items with the validation transforms (FixRes)"
     hw, epochs, lr = _hw(size), _check_int(epochs, 'epochs'), _check_num(lr, 'lr')
     at = _At(self, get_dls, bs)
-    with _kept(self, model=True):
+    with _kept(self, weights='on_error'):
         vdl, train_items = at(hw)
         _fixres(self, _items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True, drop_last=True), epochs, lr, cbs)
 
@@ -210,7 +211,7 @@ def choose_test_size(self:Learner,
                 else: _fixres(self, dl, epochs, lr)
         states[hw] = _state(self.model)
 
-    with _kept(self, model=True):
+    with _kept(self, weights='on_error'):
         base, states = _state(self.model), {}
         vdl, _ = at(ts)
         b_valid, _ = _evaluate(self, vdl)

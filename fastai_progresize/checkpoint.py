@@ -5,9 +5,12 @@
 # %% ../nbs/06_checkpoint.ipynb #00d8aaa8
 from __future__ import annotations
 import os, random
+from contextlib import contextmanager
+from copy import deepcopy
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.foundation import L
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib
 from .stages import Stage
@@ -130,3 +133,31 @@ def _restore(learn, d, hist):
     learn.model.load_state_dict(d['model'])
     hist.load_state_dict(d['history'])
     _set_rng_states(d['rng'])
+
+# %% ../nbs/06_checkpoint.ipynb #afa1cd06
+@contextmanager
+def _kept(learn, weights='never', opt=False, rng=False):
+    "Run the block, then put back what it changed in `learn`; the weights 'always', 'on_error' or 'never'"
+    model, cbs = learn.model, list(learn.cbs)
+    attrs, cb_attrs = dict(learn.__dict__), [(cb, dict(cb.__dict__)) for cb in cbs]
+    loaders = list(learn.dls.loaders) if hasattr(learn.dls, 'loaders') else None
+    mods, ps = list(model.modules()), list(model.parameters())
+    modes = [(m.training, getattr(m, 'momentum', None)) for m in mods]
+    flags, grads = [p.requires_grad for p in ps], [None if p.grad is None else p.grad.clone() for p in ps]
+    sd = None if weights == 'never' else {k: v.detach().clone() for k,v in model.state_dict().items()}
+    opt_sd = deepcopy(learn.opt.state_dict()) if opt and learn.opt is not None else None
+    states, ok = (_rng_states() if rng else None), False
+    try:
+        yield
+        ok = True
+    finally:
+        if sd is not None and (weights == 'always' or not ok): model.load_state_dict(sd)
+        learn.__dict__.clear(); learn.__dict__.update(attrs, cbs=L(cbs))
+        for cb, d in cb_attrs: cb.__dict__.clear(); cb.__dict__.update(d)
+        if loaders is not None: learn.dls.loaders[:] = loaders
+        for m, (t, mo) in zip(mods, modes):
+            m.training = t
+            if mo is not None: m.momentum = mo
+        for p, f, g in zip(ps, flags, grads): p.requires_grad_(f); p.grad = g
+        if opt_sd is not None: learn.opt.load_state_dict(opt_sd)
+        if states is not None: _set_rng_states(states)

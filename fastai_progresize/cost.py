@@ -5,20 +5,19 @@
 # %% ../nbs/03_cost.ipynb #0edfe6da
 from __future__ import annotations
 import math, time
-from copy import deepcopy
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import torch
-from fastcore.basics import patch
+from fastcore.basics import patch, noop
 from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelTrainException, CancelValidException
 from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
-from .stages import _hw, _check_int
-from .checkpoint import _rng_states, _set_rng_states
+from .stages import _hw, _check_int, _check_choice
+from .checkpoint import _kept
 from .resize import ramp_size
 from .schedule import ProgressiveSchedule
 
@@ -149,25 +148,12 @@ class _BatchTimer(Callback):
 
 # %% ../nbs/03_cost.ipynb #1521e143
 @contextmanager
-def _kept(learn):
-    "Run the block with `learn` quiet, then put back its weights, optimizer, modes, attributes, callbacks' state and RNGs"
-    model, cbs = learn.model, list(learn.cbs)
-    sd, grads = deepcopy(model.state_dict()), [None if p.grad is None else p.grad.clone() for p in model.parameters()]
-    modes = [m.training for m in model.modules()]
-    opt_sd = None if learn.opt is None else deepcopy(learn.opt.state_dict())
-    attrs, cb_attrs, rng = dict(learn.__dict__), [(cb, dict(cb.__dict__)) for cb in cbs], _rng_states()
-    quiet = [cb for cb in cbs if isinstance(cb, (ProgressCallback, CSVLogger, TrackerCallback))]
-    try:
-        learn.logger = lambda *a, **k: None
+def _quietly_kept(learn):
+    "Run the block with `learn` quiet (no logger, progress bar, CSV or tracker callbacks), then put all of it back"
+    quiet = [cb for cb in learn.cbs if isinstance(cb, (ProgressCallback, CSVLogger, TrackerCallback))]
+    with _kept(learn, weights='always', opt=True, rng=True):
+        learn.logger = noop
         with learn.removed_cbs(quiet): yield
-    finally:
-        learn.__dict__.clear(); learn.__dict__.update(attrs, cbs=L(cbs))
-        for cb, d in cb_attrs: cb.__dict__.clear(); cb.__dict__.update(d)
-        model.load_state_dict(sd)
-        for p, g in zip(model.parameters(), grads): p.grad = g
-        for m, t in zip(model.modules(), modes): m.training = t
-        if opt_sd is not None: learn.opt.load_state_dict(opt_sd)
-        _set_rng_states(rng)
 
 # %% ../nbs/03_cost.ipynb #5f8a6886
 def _per_batch(d): return float(np.median(d[1:] if len(d) > 1 else d)) if len(d) else 0.  # the first starts the iterator
@@ -208,10 +194,10 @@ def measure_cost(
     "Time a few training steps and validation batches of `learn` at each size; the learner is left exactly as it was"
     hws, bss = _pairs(sizes, bs, learn)
     n_batches, warmup = _check_int(n_batches, 'n_batches'), _check_int(warmup, 'warmup', lo=0)
-    if clock not in _clocks: raise ValueError(f"`clock` must be one of {tuple(_clocks)}, got {clock!r}")
+    _check_choice(clock, 'clock', tuple(_clocks))
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
     rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)
-    with _kept(learn):
+    with _quietly_kept(learn):
         for (h,w), b in zip(hws, bss):
             dls = get_dls(bs=b, size=h if h == w else (h, w))
             if not rows: n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)

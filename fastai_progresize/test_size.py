@@ -5,7 +5,6 @@
 # %% ../nbs/10_test_size.ipynb #d3c9dc75
 from __future__ import annotations
 import time
-from contextlib import contextmanager
 from copy import copy
 
 import numpy as np
@@ -20,6 +19,7 @@ from fastai.learner import Learner
 from fastai.vision.augment import Resize, RandomResizedCrop, RandomResizedCropGPU
 from .stages import _hw, _check_int
 from .checks import check_get_dls, check_stage_dls, dls_facts
+from .checkpoint import _kept
 from .data import DraftDecode, decode_size
 
 # %% auto #0
@@ -94,32 +94,6 @@ def _best(df, by, lower):
 
 def _is_bn(m): return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
 def _bns(model): return [m for m in model.modules() if _is_bn(m)]
-
-# %% ../nbs/10_test_size.ipynb #7f441b4a
-@contextmanager
-def _kept(learn, model=False):
-    "Restore `learn`'s attributes, recorder, dls loaders, module modes, `requires_grad`, grads (and with `model`, its state on error)"
-    d, cbs = dict(learn.__dict__), list(learn.cbs)
-    rec = dict(learn.recorder.__dict__) if hasattr(learn, 'recorder') else None
-    loaders = list(learn.dls.loaders) if hasattr(learn.dls, 'loaders') else None
-    mods, ps = list(learn.model.modules()), list(learn.model.parameters())
-    modes, flags, grads = [m.training for m in mods], [p.requires_grad for p in ps], [p.grad for p in ps]
-    moms = [(m, m.momentum) for m in _bns(learn.model)]
-    sd = {k: v.detach().clone() for k,v in learn.model.state_dict().items()} if model else None
-    ok = False
-    try:
-        yield
-        ok = True
-    finally:
-        if sd is not None and not ok: learn.model.load_state_dict(sd)
-        learn.__dict__.clear(); learn.__dict__.update(d)
-        learn.cbs = L(cbs)
-        for cb in cbs: cb.learn = learn
-        if rec is not None: learn.recorder.__dict__.clear(); learn.recorder.__dict__.update(rec)
-        if loaders is not None: learn.dls.loaders[:] = loaders
-        for m,t in zip(mods, modes): m.training = t
-        for p,f,g in zip(ps, flags, grads): p.requires_grad_(f); p.grad = g
-        for m,mo in moms: m.momentum = mo
 
 # %% ../nbs/10_test_size.ipynb #e5b10a69
 class _At:

@@ -416,8 +416,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                             'fastai_progresize.schedule._caption': ( 'schedule.html#_caption',
                                                                                      'fastai_progresize/schedule.py'),
                                             'fastai_progresize.schedule._fits': ('schedule.html#_fits', 'fastai_progresize/schedule.py'),
-                                            'fastai_progresize.schedule._is_num': ( 'schedule.html#_is_num',
-                                                                                    'fastai_progresize/schedule.py'),
                                             'fastai_progresize.schedule._lr_curve': ( 'schedule.html#_lr_curve',
                                                                                       'fastai_progresize/schedule.py'),
                                             'fastai_progresize.schedule._side': ('schedule.html#_side', 'fastai_progresize/schedule.py'),

@@ -5,7 +5,6 @@
 # %% ../nbs/02_schedule.ipynb #1cd17dd7
 from __future__ import annotations
 import inspect, math
-from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.callback.schedule import combined_cos
-from .stages import Stage, stages_from_lists, _is_int, _hw, _check_int, _check_list
+from .stages import Stage, stages_from_lists, _is_int, _is_num, _hw, _check_int, _check_num, _check_list
 from .resize import ramp_size
 from .rules import _stage_bs, _stage_lr, _reg_at
 
@@ -23,8 +22,6 @@ from .rules import _stage_bs, _stage_lr, _reg_at
 __all__ = ['ProgressiveSchedule', 'ramp_sizes']
 
 # %% ../nbs/02_schedule.ipynb #13596520
-def _is_num(v): return isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
-
 def _side(s, pct):
     "The mean side, in pixels, of the images of stage `s` at progress `pct` of its training"
     h,w = ramp_size(pct, s.start_hw, s.hw, *s.ramp) if s.in_fit else s.hw
@@ -188,7 +185,7 @@ def ramp(cls:ProgressiveSchedule,
     "A linear ramp of `n_stages` sizes from `start` to `end`, sharing `epochs`"
     sizes = ramp_sizes(start, end, n_stages, multiple)
     epochs = _check_int(epochs, 'epochs')
-    if not _is_num(final_pct) or not 0 <= final_pct < 1: raise ValueError(f"`final_pct` must be in [0, 1), got {final_pct!r}")
+    final_pct = _check_num(final_pct, 'final_pct', lo=0., hi=1., lo_ok=True, hi_ok=False)
     n_final = int(final_pct * epochs + 0.5)
     if epochs - n_final < n_stages:
         raise ValueError(f"`epochs` ({epochs}) leaves {epochs - n_final} epochs for the ramp after final_pct={final_pct} "
@@ -215,7 +212,7 @@ def from_budget(cls:ProgressiveSchedule,
     fh,fw = _hw(final_size, name='final_size')
     epochs, n = _check_int(epochs, 'epochs'), _check_int(n_stages, 'n_stages')
     if n < 2: raise ValueError(f"`n_stages` must be at least 2, got {n_stages}: one stage trains at the final size and costs 1")
-    if not _is_num(budget) or not 0 < budget <= 1:
+    if not (_is_num(budget) and 0 < budget <= 1):  # NaN and inf fail the comparison
         raise ValueError(f"`budget` must be a fraction of the fixed-size cost, in (0, 1], got {budget!r}")
     if epochs < n: raise ValueError(f"`epochs` ({epochs}) must be at least `n_stages` ({n}): every stage needs an epoch")
     if start_size is None: start_size = fh // 2 if _is_int(final_size) else (fh // 2, fw // 2)

@@ -14,17 +14,17 @@ from fastai.callback.progress import ProgressCallback
 from fastai.callback.core import TrainEvalCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, Recorder
-from .stages import _hw, _check_int, _check_num, _check_choice
-from .checkpoint import _kept
-from .test_size import SizeSweep, _At, _items_dl, _split_items, _evaluate, _check_sizes, _check_by, _bns, _rows
+from .validate import as_hw, check_int, check_num, check_choice
+from .checkpoint import learner_kept
+from .test_size import SizeSweep, AtSize, items_dl, split_items, evaluate_at, check_sizes, check_by, bn_layers, sweep_rows
 
 # %% auto #0
-__all__ = ['TestSizeChoice']
+__all__ = ['CALIBRATE_METHODS', 'TestSizeChoice']
 
 # %% ../nbs/10a_calibrate.ipynb #6760d1aa
 def _recalibrate(model, dl, n_batches, n_inp=1):
     "Re-estimate `model`'s BatchNorm statistics on up to `n_batches` of `dl`, as a cumulative average; returns the batches used"
-    bns = _bns(model)
+    bns = bn_layers(model)
     if not bns: raise ValueError("the model has no BatchNorm layer with running statistics, so there is nothing to recalibrate")
     dev = next(model.parameters()).device
     for m in bns: m.reset_running_stats(); m.momentum = None
@@ -48,13 +48,13 @@ def recalibrate_bn(self:Learner,
     seed:int=0, # Seed of the order in which the items are drawn
 )->int: # Number of batches used
     "Re-estimate BatchNorm running statistics at `size` from training items with the validation transforms"
-    hw = _hw(size)
-    n_batches = _check_int(n_batches, 'n_batches')
-    if not _bns(self.model): raise ValueError("`recalibrate_bn`: the model has no BatchNorm layer with running statistics")
-    at = _At(self, get_dls, bs)
-    with _kept(self, weights='on_error'):
+    hw = as_hw(size)
+    n_batches = check_int(n_batches, 'n_batches')
+    if not bn_layers(self.model): raise ValueError("`recalibrate_bn`: the model has no BatchNorm layer with running statistics")
+    at = AtSize(self, get_dls, bs)
+    with learner_kept(self, weights='on_error'):
         vdl, train_items = at(hw)
-        dl = _items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True)
+        dl = items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True)
         with torch.random.fork_rng(): torch.manual_seed(seed); return _recalibrate(self.model, dl, n_batches, self.dls.n_inp)
 
 # %% ../nbs/10a_calibrate.ipynb #c7da72b8
@@ -73,7 +73,7 @@ def _head_params(learn):
 
 def _fixres(learn, dl, epochs, lr, cbs=None):
     "Train only the BatchNorm layers and the head of `learn.model` on `dl` for `epochs`"
-    bn_ps, head_ps = [p for m in _bns(learn.model) for p in m.parameters()], _head_params(learn)
+    bn_ps, head_ps = [p for m in bn_layers(learn.model) for p in m.parameters()], _head_params(learn)
     if not bn_ps and not head_ps:
         raise ValueError("FixRes fine-tuning needs BatchNorm layers or a classifier head (a last parameter group or Linear layer); "
                          "the model has neither")
@@ -98,11 +98,11 @@ def fixres_finetune(self:Learner,
     cbs:list=None, # Extra callbacks for the fine-tuning fit
 )->None:
     "Fine-tune only BatchNorm and the classifier head at `size`, on training items with the validation transforms (FixRes)"
-    hw, epochs, lr = _hw(size), _check_int(epochs, 'epochs'), _check_num(lr, 'lr')
-    at = _At(self, get_dls, bs)
-    with _kept(self, weights='on_error'):
+    hw, epochs, lr = as_hw(size), check_int(epochs, 'epochs'), check_num(lr, 'lr')
+    at = AtSize(self, get_dls, bs)
+    with learner_kept(self, weights='on_error'):
         vdl, train_items = at(hw)
-        _fixres(self, _items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True, drop_last=True), epochs, lr, cbs)
+        _fixres(self, items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True, drop_last=True), epochs, lr, cbs)
 
 # %% ../nbs/10a_calibrate.ipynb #7dfd6c14
 class TestSizeChoice:
@@ -151,7 +151,7 @@ def _sizes_from(train_hw, factors, multiple):
         if hw not in out: out.append(hw)
     return out
 
-_CALIBRATE = (None, 'bn', 'fixres')
+CALIBRATE_METHODS = (None, 'bn', 'fixres')
 
 # %% ../nbs/10a_calibrate.ipynb #16543284
 @patch
@@ -172,27 +172,27 @@ def choose_test_size(self:Learner,
     apply:bool=True, # Keep the chosen size (`Learner.set_test_size`) and its calibrated weights
 )->TestSizeChoice: # Both sweeps, the chosen size, the set it was chosen on, validation metrics before and after
     "Sweep test sizes (optionally calibrating at each), choose one on held-out or validation items, and apply it"
-    ts = _hw(train_size, name='train_size')
-    _check_choice(calibrate, 'calibrate', _CALIBRATE)
-    multiple = _check_int(multiple, 'multiple')
+    ts = as_hw(train_size, name='train_size')
+    check_choice(calibrate, 'calibrate', CALIBRATE_METHODS)
+    multiple = check_int(multiple, 'multiple')
     if sizes is None:
         if isinstance(factors, (str, bytes)) or not hasattr(factors, '__iter__') or not len(factors):
             raise ValueError(f"`factors` must be a non-empty list of positive numbers, got {factors!r}")
-        for f in factors: _check_num(f, 'factors')
+        for f in factors: check_num(f, 'factors')
         hws = _sizes_from(ts, factors, multiple)
-    else: hws = _check_sizes(sizes)
-    by, lower = _check_by(self, by)
-    n_batches, epochs, lr = _check_int(n_batches, 'n_batches'), _check_int(epochs, 'epochs'), _check_num(lr, 'lr')
-    if calibrate == 'bn' and not _bns(self.model):
+    else: hws = check_sizes(sizes)
+    by, lower = check_by(self, by)
+    n_batches, epochs, lr = check_int(n_batches, 'n_batches'), check_int(epochs, 'epochs'), check_num(lr, 'lr')
+    if calibrate == 'bn' and not bn_layers(self.model):
         raise ValueError("`calibrate`='bn' needs BatchNorm layers with running statistics; the model has none (use None or 'fixres')")
-    if calibrate == 'fixres' and not _bns(self.model) and not _head_params(self):
+    if calibrate == 'fixres' and not bn_layers(self.model) and not _head_params(self):
         raise ValueError("`calibrate`='fixres' needs BatchNorm layers or a classifier head; the model has neither")
-    at = _At(self, get_dls, bs)
+    at = AtSize(self, get_dls, bs)
     all_train = list(at(ts)[1])
     if holdout is None: sel_items, calib_items, on = None, all_train, 'validation set'
     elif isinstance(holdout, Real) and not isinstance(holdout, bool):
         if not 0 < holdout < 1: raise ValueError(f"`holdout` must be a share in (0, 1), a list of items or None, got {holdout!r}")
-        sel_items, calib_items = _split_items(all_train, holdout, seed)
+        sel_items, calib_items = split_items(all_train, holdout, seed)
         on = f'held-out {holdout:g} of the training items ({len(sel_items)}; seen in training unless excluded from it)'
     elif isinstance(holdout, (str, bytes)) or not hasattr(holdout, '__len__') or not len(holdout):
         raise TypeError(f"`holdout` must be a share in (0, 1), a non-empty list of items or None, got {holdout!r}")
@@ -205,18 +205,18 @@ def choose_test_size(self:Learner,
         if calibrate is None: return
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            dl = _items_dl(vdl, calib_items, bs=bs, shuffle=True, drop_last=calibrate == 'fixres')
-            with _kept(self):
+            dl = items_dl(vdl, calib_items, bs=bs, shuffle=True, drop_last=calibrate == 'fixres')
+            with learner_kept(self):
                 if calibrate == 'bn': _recalibrate(self.model, dl, n_batches, self.dls.n_inp)
                 else: _fixres(self, dl, epochs, lr)
         states[hw] = _state(self.model)
 
-    with _kept(self, weights='on_error'):
+    with learner_kept(self, weights='on_error'):
         base, states = _state(self.model), {}
         vdl, _ = at(ts)
-        b_valid, _ = _evaluate(self, vdl)
-        b_sel = b_valid if sel_items is None else _evaluate(self, _items_dl(vdl, sel_items))[0]
-        tabs = _rows(self, at, hws, (None,) if sel_items is None else (sel_items, None), calib)
+        b_valid, _ = evaluate_at(self, vdl)
+        b_sel = b_valid if sel_items is None else evaluate_at(self, items_dl(vdl, sel_items))[0]
+        tabs = sweep_rows(self, at, hws, (None,) if sel_items is None else (sel_items, None), calib)
         sel = SizeSweep(tabs[0], by, lower, ts, on)
         val = sel if sel_items is None else SizeSweep(tabs[1], by, lower, ts, 'validation set')
         best = sel.best

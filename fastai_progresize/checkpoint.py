@@ -16,7 +16,8 @@ from fastai.torch_core import rank_distrib
 from .stages import Stage
 
 # %% auto #0
-__all__ = ['checkpoint_file']
+__all__ = ['checkpoint_file', 'check_writable', 'save_checkpoint', 'load_checkpoint', 'check_checkpoint_data',
+           'restore_checkpoint', 'learner_kept']
 
 # %% ../nbs/06_checkpoint.ipynb #1f57eeb2
 _ckpt_name = 'progressive.pth'
@@ -33,7 +34,7 @@ def checkpoint_file(
     return folder/_ckpt_name
 
 # %% ../nbs/06_checkpoint.ipynb #4958fe49
-def _check_writable(fn, what='checkpoint'):
+def check_writable(fn, what='checkpoint'):
     "Fail before training when the folder of `fn` cannot be written"
     if rank_distrib() != 0: return
     try:
@@ -79,7 +80,7 @@ def _set_rng_states(d):
 # %% ../nbs/06_checkpoint.ipynb #21333468
 _version = 2
 
-def _save(fn, learn, stages, bss, next_stage, hist, data):
+def save_checkpoint(fn, learn, stages, bss, next_stage, hist, data):
     "Save what a resumed run needs after stage `next_stage` (1-based) finished"
     if rank_distrib() != 0: return
     _atomic_save(dict(version=_version, next_stage=next_stage, stages=[s.as_dict() for s in stages], bss=list(bss),
@@ -93,7 +94,7 @@ def _first_diff(a, b):
 def _refuse(fn, what, fix=''):
     raise ValueError(f"checkpoint {fn} was made with another {what}; {fix}use another `checkpoint` folder, or resume=False")
 
-def _load(fn, stages, bss, model, opt):
+def load_checkpoint(fn, stages, bss, model, opt):
     "The checkpoint in `fn`, checked against this run's `stages`, batch sizes `bss`, `model` and `opt`"
     try: d = torch.load(fn, map_location='cpu', weights_only=False)
     except Exception as e:
@@ -116,7 +117,7 @@ def _load(fn, stages, bss, model, opt):
                     f"{sig[0]} and {sig[1]})", "use the same `splitter` and `opt_func` as the run that saved it, ")
     return d
 
-def _check_data(fn, d, fp):
+def check_checkpoint_data(fn, d, fp):
     "Refuse checkpoint `d` when this run's stage-1 data fingerprint `fp` is not the one it was made on"
     old = d['data']
     if old == fp: return
@@ -126,7 +127,7 @@ def _check_data(fn, d, fp):
                      f"{old[f'first_{p}']}; this run's `get_dls` gives {fp[f'n_{p}']}, the first {fp[f'first_{p}']}. Resume "
                      f"with the same data, or use another `checkpoint` folder, or resume=False")
 
-def _restore(learn, d, hist):
+def restore_checkpoint(learn, d, hist):
     "Put the optimizer, model, history and random states of checkpoint `d` back"
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(d['opt'])
@@ -136,7 +137,7 @@ def _restore(learn, d, hist):
 
 # %% ../nbs/06_checkpoint.ipynb #afa1cd06
 @contextmanager
-def _kept(learn, weights='never', opt=False, rng=False):
+def learner_kept(learn, weights='never', opt=False, rng=False):
     "Run the block, then put back what it changed in `learn`; the weights 'always', 'on_error' or 'never'"
     model, cbs = learn.model, list(learn.cbs)
     attrs, cb_attrs = dict(learn.__dict__), [(cb, dict(cb.__dict__)) for cb in cbs]

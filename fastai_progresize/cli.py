@@ -19,7 +19,8 @@ from fastai.metrics import accuracy
 from fastai.torch_core import set_seed
 from fastai.vision.models.tvm import resnet18, resnet34
 from fastai.vision.models.xresnet import xresnet18, xresnet34, xresnet50
-from .stages import stages_from_lists, _check_choice
+from .stages import stages_from_lists
+from .validate import check_choice
 from .synth import make_shapes, SHAPES
 from .data import folder_get_dls
 import fastai_progresize.core  # Learner.fit_progressive
@@ -35,7 +36,7 @@ ARCHS = tuple(_archs)
 
 def _make_model(arch:str, n_out:int)->nn.Module:
     "A randomly initialised `arch` (one of `ARCHS`) with `n_out` outputs"
-    f, n_out_kw = _archs[_check_choice(arch, 'arch', ARCHS)]
+    f, n_out_kw = _archs[check_choice(arch, 'arch', ARCHS)]
     return f(**{n_out_kw: n_out})
 
 # %% ../nbs/12_cli.ipynb #2def96a5
@@ -145,7 +146,7 @@ def progresize_train(
         test_size = _test_size(test_size)
         stages = stages_from_lists(list(sizes) if isinstance(sizes, (list, tuple)) else [sizes], _one(epochs), _one(lr),
                                    bs=_one(bs), later=later, freeze_epochs=freeze_epochs)
-        _check_choice(arch, 'arch', ARCHS)
+        check_choice(arch, 'arch', ARCHS)
         out = _check_out(out)
         get_dls = folder_get_dls(_get_data(path, demo, out, log), valid=valid, valid_pct=valid_pct, seed=seed, num_workers=num_workers)
         log(f"Data: {get_dls!r}")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from fastcore.basics import patch
 from fastai.learner import Learner
-from .stages import _stages_of
+from .stages import stages_of
 from .history import ProgressiveHistory
-from .run import _Run
+from .run import ProgressiveRun
 
 # %% auto #0
 __all__ = []
@@ -41,7 +41,7 @@ def fit_progressive(self:Learner,
     test_holdout:float|list=None, # With test_size='auto', choose on: None, the validation set; a list of items held out of training; a share of the training items
 )->ProgressiveHistory: # Also kept as `learn.progressive_history`
     "Train at each size in turn: stage 1 with `fit_one_cycle`, later stages with `fine_tune` (or `later`)"
-    run = _Run(self, _stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls, build_dls, csv, checkpoint, resume,
+    run = ProgressiveRun(self, stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls, build_dls, csv, checkpoint, resume,
                dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt),
                dict(size=test_size, calibrate=test_calibrate, holdout=test_holdout))
     saved = run.load()

@@ -16,9 +16,9 @@ from fastai.callback.core import Callback, CancelTrainException, CancelValidExce
 from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
-from .stages import _hw, _check_int, _check_choice
-from .checkpoint import _kept
-from .resize import ramp_size
+from .validate import as_hw, check_int, check_choice
+from .checkpoint import learner_kept
+from .resize import ramp_hw
 from .schedule import ProgressiveSchedule
 
 # %% auto #0
@@ -66,20 +66,20 @@ class CostModel:
         if not isinstance(df, pd.DataFrame) or not len(df) or set(cols) - set(df.columns):
             raise ValueError(f"`df` must be a non-empty DataFrame with columns {cols}, such as `measure_cost` makes; got {df!r}")
         self.df, self.clock = df[cols].reset_index(drop=True), clock
-        self.n_train, self.n_valid = _check_int(n_train, 'n_train'), _check_int(n_valid, 'n_valid', lo=0)
-        self.bs = int(df['bs'].iloc[-1]) if bs is None else _check_int(bs, 'bs')
+        self.n_train, self.n_valid = check_int(n_train, 'n_train'), check_int(n_valid, 'n_valid', lo=0)
+        self.bs = int(df['bs'].iloc[-1]) if bs is None else check_int(bs, 'bs')
         px = df['h'] * df['w']
         self.train, self.valid = _fit(px, df['bs'], df['train_s']), _fit(px, df['val_bs'], df['valid_s'])
         self.epoch_s = float(df['epoch_s'].median())
 
     def step_seconds(self, size, bs:int)->float:
         "Predicted seconds of one training step on `bs` images at `size`"
-        h,w = _hw(size); d = self.df
-        return _corrected(self.train, d['h'] * d['w'], d['bs'], d['train_s'], h * w, _check_int(bs, 'bs'))
+        h,w = as_hw(size); d = self.df
+        return _corrected(self.train, d['h'] * d['w'], d['bs'], d['train_s'], h * w, check_int(bs, 'bs'))
     def valid_seconds(self, size, bs:int)->float:
         "Predicted seconds of one validation batch of `bs` images at `size`"
-        h,w = _hw(size); d = self.df
-        return _corrected(self.valid, d['h'] * d['w'], d['val_bs'], d['valid_s'], h * w, _check_int(bs, 'bs'))
+        h,w = as_hw(size); d = self.df
+        return _corrected(self.valid, d['h'] * d['w'], d['val_bs'], d['valid_s'], h * w, check_int(bs, 'bs'))
 
     def __repr__(self):
         t, v, ms = self.train, self.valid, lambda x: f'{1e3 * x:.3g} ms'
@@ -97,9 +97,9 @@ def epoch_seconds(self:CostModel,
     n_valid:int|None=None, # Validation items; None: the measured DataLoaders'
 )->float: # Seconds of one epoch with its validation
     "Predicted seconds of an epoch: its training steps (the last partial batch dropped), validation batches and fixed rest"
-    bs = self.bs if bs is None else _check_int(bs, 'bs')
-    nt = self.n_train if n_train is None else _check_int(n_train, 'n_train')
-    nv = self.n_valid if n_valid is None else _check_int(n_valid, 'n_valid', lo=0)
+    bs = self.bs if bs is None else check_int(bs, 'bs')
+    nt = self.n_train if n_train is None else check_int(n_train, 'n_train')
+    nv = self.n_valid if n_valid is None else check_int(n_valid, 'n_valid', lo=0)
     return self.epoch_s + nt // bs * self.step_seconds(size, bs) + math.ceil(nv / bs) * self.valid_seconds(size, bs)
 
 def _stages(schedule):
@@ -111,7 +111,7 @@ def _stage_seconds(cm, s, n_train, n_valid):
     epochs = s.total_epochs * cm.epoch_seconds(s.size, s.bs, n_train, n_valid)
     if not s.in_fit: return epochs
     bs, nt = (cm.bs if s.bs is None else s.bs), (cm.n_train if n_train is None else n_train)
-    ramp = np.mean([cm.step_seconds(ramp_size(p, s.start_hw, s.hw, *s.ramp), bs) for p in np.linspace(0, 1, 101)])
+    ramp = np.mean([cm.step_seconds(ramp_hw(p, s.start_hw, s.hw, *s.ramp), bs) for p in np.linspace(0, 1, 101)])
     return epochs + s.total_epochs * (nt // bs) * (ramp - cm.step_seconds(s.size, bs))
 
 @patch
@@ -151,7 +151,7 @@ class _BatchTimer(Callback):
 def _quietly_kept(learn):
     "Run the block with `learn` quiet (no logger, progress bar, CSV or tracker callbacks), then put all of it back"
     quiet = [cb for cb in learn.cbs if isinstance(cb, (ProgressCallback, CSVLogger, TrackerCallback))]
-    with _kept(learn, weights='always', opt=True, rng=True):
+    with learner_kept(learn, weights='always', opt=True, rng=True):
         learn.logger = noop
         with learn.removed_cbs(quiet): yield
 
@@ -175,12 +175,12 @@ def _pairs(sizes, bs, learn):
     "(h, w) and batch size of each measurement, checked"
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple, L)) or not len(sizes):
         raise TypeError(f"`sizes` must be a non-empty list of sizes, got {sizes!r}")
-    hws = [_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
+    hws = [as_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
     if bs is None: bs = getattr(getattr(learn, 'dls', None), 'bs', None)
     if bs is None: raise ValueError("`bs` is None and the learner has no DataLoaders to take it from: pass `bs`")
     bss = list(bs) if isinstance(bs, (list, tuple, L)) else [bs] * len(hws)
     if len(bss) != len(hws): raise ValueError(f"`bs` has {len(bss)} values but `sizes` has {len(hws)}: give one, or one per size")
-    return hws, [_check_int(b, 'bs', f' for sizes[{i}]') for i,b in enumerate(bss)]
+    return hws, [check_int(b, 'bs', f' for sizes[{i}]') for i,b in enumerate(bss)]
 
 def measure_cost(
     learn:Learner, # The learner to time: its model, optimizer, loss, callbacks and device
@@ -193,8 +193,8 @@ def measure_cost(
 )->CostModel: # The measurements, fitted
     "Time a few training steps and validation batches of `learn` at each size; the learner is left exactly as it was"
     hws, bss = _pairs(sizes, bs, learn)
-    n_batches, warmup = _check_int(n_batches, 'n_batches'), _check_int(warmup, 'warmup', lo=0)
-    _check_choice(clock, 'clock', tuple(_clocks))
+    n_batches, warmup = check_int(n_batches, 'n_batches'), check_int(warmup, 'warmup', lo=0)
+    check_choice(clock, 'clock', tuple(_clocks))
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
     rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)
     with _quietly_kept(learn):

@@ -16,7 +16,7 @@ from fastai.data.transforms import (get_image_files, parent_label, GrandparentSp
                                     IntToFloatTensor, Normalize)
 from fastai.vision.core import PILImage, imagenet_stats
 from fastai.vision.augment import Resize, RandomResizedCrop, FlipItem, DihedralItem
-from .stages import _hw, _check_int, _check_num
+from .validate import as_hw, check_int, check_num
 
 # %% auto #0
 __all__ = ['open_draft', 'decode_size', 'DraftDecode', 'DraftImageBlock', 'FolderDLs', 'folder_get_dls']
@@ -28,7 +28,7 @@ def open_draft(
     mode:str='RGB', # Pillow mode of the result
 )->Image.Image: # The image, at least `min_size` large where the file is bigger than that
     "Open `fn`, letting a JPEG decode at 1/2, 1/4 or 1/8 scale as long as it stays at least `min_size` large"
-    hw = None if min_size is None else _hw(min_size, name='min_size')
+    hw = None if min_size is None else as_hw(min_size, name='min_size')
     with Image.open(fn) as im:
         if hw is not None and im.format == 'JPEG': im.draft(mode, (hw[1], hw[0]))
         im.load()
@@ -63,7 +63,7 @@ class DraftDecode(Transform):
         min_size:int|tuple|None, # Smallest (h, w) to decode at (see `decode_size`); None: full size
         cls=PILImage, # Image type to create
     ):
-        if min_size is not None: min_size = _hw(min_size, name='min_size')
+        if min_size is not None: min_size = as_hw(min_size, name='min_size')
         store_attr()
         super().__init__()
 
@@ -142,8 +142,8 @@ class FolderDLs:
         size:int|tuple=224, # Image size: an int or an (h, w) pair
     )->DataLoaders: # Training and validation loaders at `size`
         "DataLoaders with batches of `bs` images at `size`, on the same items and split as every other call"
-        _check_int(bs, 'bs')
-        size = _hw(size)
+        check_int(bs, 'bs')
+        size = as_hw(size)
         kw = dict(path=self.path, bs=bs, **self.kwargs)
         if self.num_workers is not None: kw['num_workers'] = self.num_workers
         if self.device is not None: kw['device'] = self.device
@@ -172,7 +172,7 @@ def folder_get_dls(
     if not path.exists(): raise ValueError(f"`path` {path} does not exist: give a folder with train/ and {valid}/ "
                                            "or one sub-folder per class")
     if not path.is_dir(): raise ValueError(f"`path` {path} is a file, not a folder of images")
-    if valid_pct is not None: _check_num(valid_pct, 'valid_pct', hi=1, hi_ok=False)
+    if valid_pct is not None: check_num(valid_pct, 'valid_pct', hi=1, hi_ok=False)
     _check_tfms(item_tfms, 'item_tfms'); _check_tfms(batch_tfms, 'batch_tfms')
     split_folders = valid_pct is None and (path/'train').is_dir() and (path/valid).is_dir()
     if valid_pct is None and (path/'train').is_dir() and not split_folders:

@@ -9,7 +9,7 @@ import torch.distributed as dist
 from fastai.torch_core import one_param
 from fastai.data.core import DataLoaders
 from fastai.distributed import DistributedDL, DistributedTrainer
-from .stages import _check_int
+from .validate import check_int
 from .checks import split_fingerprint
 from .history import ProgressiveHistory
 
@@ -78,7 +78,7 @@ def is_distributed()->bool: # True when a process group of two or more processes
 def _check_src(src):
     "`src` if it is the rank of a process, else a clear error"
     n = dist.get_world_size() if is_distributed() else 1
-    if _check_int(src, 'src', lo=0) >= n: raise ValueError(f"`src` must be the rank of a process, from 0 to {n-1}, got {src}")
+    if check_int(src, 'src', lo=0) >= n: raise ValueError(f"`src` must be the rank of a process, from 0 to {n-1}, got {src}")
     return src
 
 def broadcast_object(

@@ -14,17 +14,14 @@ from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import LRFinder
 from fastai.learner import Recorder
-from .stages import Stage, _hw
+from .stages import Stage
+from .validate import as_hw
+from .validate import fmt_size
 
 # %% auto #0
 __all__ = ['ProgressiveHistory', 'ProgressiveRecorder']
 
 # %% ../nbs/05_history.ipynb #b7d37e2a
-def _fmt_size(size):
-    "An int for a square size, else 'hxw'"
-    h,w = _hw(size)
-    return h if h == w else f'{h}x{w}'
-
 class ProgressiveHistory:
     "Losses, metrics, learning rates and timings of every stage of a progressive run"
     def __init__(self, stages=None): # The run's `Stage`s
@@ -125,9 +122,9 @@ class ProgressiveRecorder(Callback):
         if not (self.active and self.trained): return
         names = [n for n in self.learn.recorder.metric_names[1:] if n != 'time']
         vals = [float(v) if v is not None else math.nan for v in self.learn.final_record]
-        row = dict(stage=self.stage_idx + 1, size=_fmt_size(self.stage.size), bs=self.bs, phase=self.phase,
+        row = dict(stage=self.stage_idx + 1, size=fmt_size(self.stage.size), bs=self.bs, phase=self.phase,
                    epoch=self.history.n_epochs, **dict(zip(names, vals)), time=time.perf_counter() - self.t0,
-                   train_px=None if self.last_hw is None else _fmt_size(self.last_hw))
+                   train_px=None if self.last_hw is None else fmt_size(self.last_hw))
         self.history.rows.append(row)
 
     def after_cancel_fit(self):

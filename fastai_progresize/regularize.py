@@ -16,8 +16,8 @@ from fastcore.basics import ifnone
 from fastai.callback.mixup import MixHandler
 from fastai.callback.schedule import LRFinder
 from fastai.vision.augment import AffineCoordTfm, LightingTfm, RandomResizedCropGPU
-from .stages import _check_num, _check_ramp
-from .resize import ProgressiveResize, RampProgress, ramp_value, _train_pipeline, _PutBackOnDetach
+from .validate import check_num, check_ramp
+from .resize import ProgressiveResize, RampProgress, ramp_value, train_pipeline, PutBackOnDetach
 
 # %% auto #0
 __all__ = ['aug_magnitudes', 'ProgressiveRegularize']
@@ -33,7 +33,7 @@ def _scale_mag(k, v, m):
 def aug_magnitudes(dl)->list: # (holder, key, original value) for every magnitude found
     "Where the batch augmentations of `dl` keep their magnitudes: rotation, zoom, warp and lighting"
     res = []
-    for t in getattr(_train_pipeline(dl), 'fs', []):
+    for t in getattr(train_pipeline(dl), 'fs', []):
         holders = [f.keywords for f in getattr(t, 'aff_fs', []) if isinstance(f, partial)] if isinstance(t, AffineCoordTfm) else []
         if isinstance(t, AffineCoordTfm): holders += [vars(f) for f in t.coord_fs]
         if isinstance(t, LightingTfm): holders += [vars(f) for f in t.fs]
@@ -45,10 +45,10 @@ def _check_pair(v, name, lo=0., hi=None):
     if v is None: return None
     if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(o, Real) and not isinstance(o, bool) for o in v)):
         raise TypeError(f"`{name}` must be a (start, end) pair of numbers, got {v!r}")
-    return tuple(_check_num(o, f"{name}[{i}]", lo=lo, hi=ifnone(hi, math.inf), lo_ok=True) for i,o in enumerate(v))
+    return tuple(check_num(o, f"{name}[{i}]", lo=lo, hi=ifnone(hi, math.inf), lo_ok=True) for i,o in enumerate(v))
 
 # %% ../nbs/09_regularize.ipynb #30c56ae8
-class ProgressiveRegularize(_PutBackOnDetach):
+class ProgressiveRegularize(PutBackOnDetach):
     "Ramp dropout, drop-path, MixUp/CutMix alpha and augmentation strength with training progress, as the size grows"
     order,run_valid = ProgressiveResize.order + 1,False
     def __init__(self,
@@ -70,7 +70,7 @@ class ProgressiveRegularize(_PutBackOnDetach):
         if min_scale is not None and min(min_scale) == 0: raise ValueError(f"`min_scale` values must be positive, got {min_scale!r}")
         if all(v is None for v in self.pairs.values()): raise ValueError("Give at least one of `dropout`, `drop_path`, `mix_alpha`, `min_scale`, `aug`")
         if modules is not None and not all(isinstance(m, nn.Module) for m in modules): raise TypeError(f"`modules` must be a list of `nn.Module`s, got {modules!r}")
-        self.ramp_start,self.ramp_end = _check_ramp(ramp_start, ramp_end)
+        self.ramp_start,self.ramp_end = check_ramp(ramp_start, ramp_end)
         self.ramp,self.modules,self.active,self.log,self._step,self._draw = RampProgress(n_epoch, step),modules,False,[],[],[]
 
     def _put_back(self): self._restore(self._step + self._draw)
@@ -108,7 +108,7 @@ class ProgressiveRegularize(_PutBackOnDetach):
         step += found('drop_path', [attr(m, 'drop_prob', 'drop_path') for m in mods if isinstance(getattr(m, 'drop_prob', None), Real)], 'no module has a `drop_prob`')
         step += found('mix_alpha', [('mix_alpha', partial(set_alpha, c), partial(setattr, c, 'distrib', c.distrib))
                                     for c in self.learn.cbs if isinstance(c, MixHandler)], 'the learner has no `MixUp` or `CutMix` callback')
-        fs = getattr(_train_pipeline(self.dls.train), 'fs', [])
+        fs = getattr(train_pipeline(self.dls.train), 'fs', [])
         draw = found('min_scale', [attr(t, 'min_scale', 'min_scale') for t in fs if isinstance(t, RandomResizedCropGPU)], 'the training DataLoader has no `RandomResizedCropGPU`')
         draw += found('aug', [('aug', partial(set_mag, h, k, v0), partial(h.__setitem__, k, v0)) for h,k,v0 in aug_magnitudes(self.dls.train)],
                       'the training DataLoader has no `aug_transforms` magnitudes')

@@ -18,10 +18,10 @@ from fastai.callback.schedule import LRFinder
 from fastai.torch_core import TensorMask, retain_type
 
 from fastai.vision.augment import AffineCoordTfm, RandomResizedCropGPU
-from .stages import _hw, _check_int, _check_num, _check_choice, _check_bool, _check_frac, _check_ramp
+from .validate import as_hw, check_int, check_num, check_choice, check_bool, check_frac, check_ramp
 
 # %% auto #0
-__all__ = ['ramp_value', 'ramp_size', 'RampProgress', 'resizing_tfms', 'ProgressiveResize']
+__all__ = ['ramp_value', 'ramp_hw', 'RampProgress', 'train_pipeline', 'resizing_tfms', 'PutBackOnDetach', 'ProgressiveResize']
 
 # %% ../nbs/08_resize.ipynb #a517b191
 def ramp_value(
@@ -32,9 +32,9 @@ def ramp_value(
     ramp_end:float=0.8, # Progress at which the ramp reaches `end`
 )->float: # `start`, then a straight line to `end`, then `end`
     "Value of a `(start, end)` ramp at progress `pct`: held, linear between `ramp_start` and `ramp_end`, then held"
-    pct = _check_frac(pct, 'pct')
-    rs,re = _check_ramp(ramp_start, ramp_end)
-    for n,v in (('start',start),('end',end)): _check_num(v, n, lo=-math.inf)
+    pct = check_frac(pct, 'pct')
+    rs,re = check_ramp(ramp_start, ramp_end)
+    for n,v in (('start',start),('end',end)): check_num(v, n, lo=-math.inf)
     t = min(max((pct - rs) / (re - rs), 0.), 1.)
     return start + (end - start) * t
 
@@ -43,7 +43,7 @@ def _round_to(v, multiple, lo, hi):
     "`v` rounded to the nearest multiple of `multiple`, kept within [lo, hi]"
     return int(min(max(multiple * round(v / multiple), lo), hi))
 
-def ramp_size(
+def ramp_hw(
     pct:float, # Progress of training, in [0, 1]
     start:int|tuple, # Size (px or (h, w)) until `ramp_start`
     final:int|tuple, # Size (px or (h, w)) from `ramp_end` on
@@ -53,9 +53,9 @@ def ramp_size(
     max_shapes:int|None=None, # At most this many distinct sizes (each held for an equal part of the ramp); None: every multiple
 )->tuple: # The (h, w) planned at `pct`
     "The training size planned at progress `pct`: side lengths grow linearly from `start` to `final`"
-    (h0,w0),(h1,w1) = _hw(start, name='start'),_hw(final, name='final')
-    multiple = _check_int(multiple, 'multiple')
-    if max_shapes is not None: max_shapes = _check_int(max_shapes, 'max_shapes', lo=2)
+    (h0,w0),(h1,w1) = as_hw(start, name='start'),as_hw(final, name='final')
+    multiple = check_int(multiple, 'multiple')
+    if max_shapes is not None: max_shapes = check_int(max_shapes, 'max_shapes', lo=2)
     if h0 > h1 or w0 > w1: raise ValueError(f"`start` ({start}) must not be larger than `final` ({final}): the ramp only grows")
     t = ramp_value(pct, 0., 1., ramp_start, ramp_end)
     if max_shapes is not None: t = min(math.floor(t * max_shapes), max_shapes - 1) / (max_shapes - 1)
@@ -70,8 +70,8 @@ class RampProgress:
         n_epoch:int|None=None, # Epochs one ramp spans, across consecutive fits; None: each fit is one ramp
         step:str='batch', # 'batch': progress moves every batch; 'epoch': only at the start of each epoch
     ):
-        if n_epoch is not None: n_epoch = _check_int(n_epoch, 'n_epoch')
-        _check_choice(step, 'step', ('batch', 'epoch'))
+        if n_epoch is not None: n_epoch = check_int(n_epoch, 'n_epoch')
+        check_choice(step, 'step', ('batch', 'epoch'))
         store_attr(); self.done = 0
 
     def begin_fit(self, fit_epochs:int): # Epochs of the fit that starts
@@ -96,14 +96,14 @@ class RampProgress:
 # %% ../nbs/08_resize.ipynb #5f253a89
 _RESIZERS = (RandomResizedCropGPU, AffineCoordTfm)
 
-def _train_pipeline(dl):
+def train_pipeline(dl):
     "The batch `Pipeline` of a training `DataLoader` (looking through a `DistributedDL`)"
     while type(dl).__name__ == 'DistributedDL': dl = dl.dl
     return getattr(dl, 'after_batch', None)
 
 def resizing_tfms(dl)->L: # The transforms of `dl.after_batch` that set the output size
     "Batch transforms of `dl` that resize (`RandomResizedCropGPU`, affine transforms with a `size`)"
-    p = _train_pipeline(dl)
+    p = train_pipeline(dl)
     return L(getattr(p, 'fs', [])).filter(lambda f: isinstance(f, _RESIZERS) and getattr(f, 'size', None) is not None)
 
 def _interp(x, hw, mode):
@@ -124,7 +124,7 @@ def _interp_mask(y, hw):
 # %% ../nbs/08_resize.ipynb #2b1b0743
 _MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
 
-class _PutBackOnDetach(Callback):
+class PutBackOnDetach(Callback):
     "A callback that puts back what it changed when it is detached, as `fit(cbs=...)` detaches it even after an exception"
     _learn = None
     @property
@@ -134,7 +134,7 @@ class _PutBackOnDetach(Callback):
         if v is None: self._put_back()
         self._learn = v
 
-class ProgressiveResize(_PutBackOnDetach):
+class ProgressiveResize(PutBackOnDetach):
     "Grow the training batches from `start` to `final` size within one fit (or one ramp over several fits)"
     order,run_valid = -5,False
     def __init__(self,
@@ -151,14 +151,14 @@ class ProgressiveResize(_PutBackOnDetach):
         dry_run:bool=True, # On CUDA, one forward and backward pass at `final` size first, to reserve its memory
     ):
         if isinstance(start, float):
-            _check_num(start, 'start', hi=1., hi_ok=False)  # a fraction of `final`
-        else: _hw(start, name='start')
-        if final is not None: final = _hw(final, name='final')
-        _check_ramp(ramp_start, ramp_end)
-        _check_int(multiple, 'multiple')
-        if max_shapes is not None: _check_int(max_shapes, 'max_shapes', lo=2)
-        _check_choice(mode, 'mode', _MODES)
-        for n,v in (('resize_targets',resize_targets),('dry_run',dry_run)): _check_bool(v, n)
+            check_num(start, 'start', hi=1., hi_ok=False)  # a fraction of `final`
+        else: as_hw(start, name='start')
+        if final is not None: final = as_hw(final, name='final')
+        check_ramp(ramp_start, ramp_end)
+        check_int(multiple, 'multiple')
+        if max_shapes is not None: check_int(max_shapes, 'max_shapes', lo=2)
+        check_choice(mode, 'mode', _MODES)
+        for n,v in (('resize_targets',resize_targets),('dry_run',dry_run)): check_bool(v, n)
         store_attr(but='n_epoch,step')
         self.ramp = RampProgress(n_epoch, step)
         self.active,self.size,self._orig,self.log,self.final_hw = False,None,{},[],None
@@ -174,7 +174,7 @@ class ProgressiveResize(_PutBackOnDetach):
     def size_at(self, pct:float)->tuple: # Progress of the ramp, in [0, 1]
         "The (h, w) planned at progress `pct` (needs `final`, known once a fit has started when it was None)"
         if self.final_hw is None: raise ValueError("`final` is not known yet: pass it, or ask after the first training batch")
-        return ramp_size(pct, self.start_hw, self.final_hw, self.ramp_start, self.ramp_end, self.multiple, self.max_shapes)
+        return ramp_hw(pct, self.start_hw, self.final_hw, self.ramp_start, self.ramp_end, self.multiple, self.max_shapes)
 
     @property
     def shapes(self)->list:
@@ -190,7 +190,7 @@ class ProgressiveResize(_PutBackOnDetach):
         "Work out `start_hw` from `start` and `final_hw`, and check the pair"
         (h,w),m = self.final_hw,self.multiple
         if isinstance(self.start, float): self.start_hw = (_round_to(self.start*h, m, min(m, h), h), _round_to(self.start*w, m, min(m, w), w))
-        else: self.start_hw = _hw(self.start, name='start')
+        else: self.start_hw = as_hw(self.start, name='start')
         if self.start_hw[0] > h or self.start_hw[1] > w:
             raise ValueError(f"`start` ({self.start}) must not be larger than `final` ({self.final_hw}): the ramp only grows")
 
@@ -207,7 +207,7 @@ class ProgressiveResize(_PutBackOnDetach):
         if self.ramp.done == 0: self.log = []
         tfms = resizing_tfms(self.dls.train)
         self._orig = {t: t.size for t in tfms}
-        self.final_hw = self.final or (_hw(tuple(tfms[-1].size) if isinstance(tfms[-1].size, tuple) else tfms[-1].size) if tfms else None)
+        self.final_hw = self.final or (as_hw(tuple(tfms[-1].size) if isinstance(tfms[-1].size, tuple) else tfms[-1].size) if tfms else None)
         if self.final_hw is not None: self._plan()
         self._reserved,self._trained,self._cancelled = False,0,False
 

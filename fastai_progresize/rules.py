@@ -4,10 +4,10 @@
 
 # %% ../nbs/02a_rules.ipynb #8897466b
 from __future__ import annotations
-from .stages import _is_int, _is_num, _hw, _check_int, _check_num, _check_list, _listy, _check_choice
+from .validate import is_int, is_num, as_hw, check_int, check_num, check_list, listy, check_choice
 
 # %% auto #0
-__all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr']
+__all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr', 'stage_bs', 'reg_at', 'stage_lr']
 
 # %% ../nbs/02a_rules.ipynb #389a02d6
 def scale_bs(
@@ -17,10 +17,10 @@ def scale_bs(
     multiple:int=8, # Scaled batch sizes are rounded down to a multiple of this
 )->list: # One batch size per stage
     "Batch sizes that keep the pixels per batch, and so roughly the memory, constant across `sizes`"
-    sizes = _check_list(sizes, 'sizes', '[128, 224]')
-    hws = [_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
-    bs, multiple = _check_int(bs, 'bs'), _check_int(multiple, 'multiple')
-    if max_bs is not None and _check_int(max_bs, 'max_bs') < bs:
+    sizes = check_list(sizes, 'sizes', '[128, 224]')
+    hws = [as_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
+    bs, multiple = check_int(bs, 'bs'), check_int(multiple, 'multiple')
+    if max_bs is not None and check_int(max_bs, 'max_bs') < bs:
         raise ValueError(f"`max_bs` ({max_bs}) is smaller than `bs` ({bs}), the batch size at the final size; raise `max_bs`")
     fh,fw = hws[-1]
     res = []
@@ -39,37 +39,37 @@ def scale_lr(
     ref_bs:int|None=None, # Batch size `lr` was chosen for; default: the last stage's
 )->list: # One learning rate per stage
     "Learning rates scaled with each stage's batch size by `rule`"
-    lr = _check_num(lr, 'lr')
-    _check_choice(rule, 'rule', tuple(lr_rules))
-    bss = _check_list(bss, 'bss', '[128, 64]')
-    bss = [_check_int(b, 'bs', f' of stage {i+1}') for i,b in enumerate(bss)]
-    ref = bss[-1] if ref_bs is None else _check_int(ref_bs, 'ref_bs')
+    lr = check_num(lr, 'lr')
+    check_choice(rule, 'rule', tuple(lr_rules))
+    bss = check_list(bss, 'bss', '[128, 64]')
+    bss = [check_int(b, 'bs', f' of stage {i+1}') for i,b in enumerate(bss)]
+    ref = bss[-1] if ref_bs is None else check_int(ref_bs, 'ref_bs')
     return [lr * (b / ref) ** lr_rules[rule] for b in bss]
 
 # %% ../nbs/02a_rules.ipynb #1b60e80d
 bs_rules = ('constant', 'memory')
 
-def _stage_bs(sizes, bs, bs_rule, max_bs):
+def stage_bs(sizes, bs, bs_rule, max_bs):
     "Per-stage batch sizes by `bs_rule`"
-    _check_choice(bs_rule, 'bs_rule', bs_rules)
+    check_choice(bs_rule, 'bs_rule', bs_rules)
     if bs_rule == 'constant':
         if max_bs is not None: raise ValueError("`max_bs` caps the batch sizes of bs_rule='memory'; drop it or set bs_rule='memory'")
         return bs
-    if not _is_int(bs): raise ValueError(f"bs_rule='memory' needs `bs`, one int: the batch size at the final size; got {bs!r}")
+    if not is_int(bs): raise ValueError(f"bs_rule='memory' needs `bs`, one int: the batch size at the final size; got {bs!r}")
     return scale_bs(list(sizes), bs, max_bs=max_bs)
 
-def _reg_at(reg, i, n):
+def reg_at(reg, i, n):
     "The values of `reg`'s (first, last) pairs at stage `i` of `n`, spread evenly"
-    if not isinstance(reg, dict) or not all(_listy(v) and len(v) == 2 for v in reg.values()):
+    if not isinstance(reg, dict) or not all(listy(v) and len(v) == 2 for v in reg.values()):
         raise TypeError(f"`reg` must be a dict of (first, last) pairs, such as {{'dropout': (0.1, 0.3)}}; got {reg!r}")
     t = i / (n - 1) if n > 1 else 1.
     return {k: a + (b - a) * t for k,(a,b) in reg.items()}
 
-def _stage_lr(lr, bss, lr_rule):
+def stage_lr(lr, bss, lr_rule):
     "Per-stage learning rates by `lr_rule`"
-    _check_choice(lr_rule, 'lr_rule', tuple(lr_rules))
+    check_choice(lr_rule, 'lr_rule', tuple(lr_rules))
     if lr_rule == 'none': return lr
-    if not _is_num(lr): raise ValueError(f"lr_rule={lr_rule!r} needs `lr`, one number: the rate at the final stage's batch size; got {lr!r}")
-    if not _listy(bss) or None in bss:
+    if not is_num(lr): raise ValueError(f"lr_rule={lr_rule!r} needs `lr`, one number: the rate at the final stage's batch size; got {lr!r}")
+    if not listy(bss) or None in bss:
         raise ValueError(f"lr_rule={lr_rule!r} scales `lr` with each stage's batch size: give `bs` (an int or one per stage), got {bss!r}")
     return scale_lr(lr, list(bss), lr_rule)

@@ -10,17 +10,18 @@ from fastcore.basics import patch, ifnone
 from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.torch_core import rank_distrib, num_distrib
-from .stages import _check_choice, _check_bool, _check_num, _noted, _hw, _listy
+from .validate import check_choice, check_bool, check_num, noted, as_hw, listy
 from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls
-from .history import ProgressiveHistory, ProgressiveRecorder, _fmt_size
-from .checkpoint import checkpoint_file, _check_writable, _save, _load, _check_data, _restore
+from .history import ProgressiveHistory, ProgressiveRecorder
+from .validate import fmt_size
+from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
-from .test_size import _size_tfms, _bns
-from .calibrate import _CALIBRATE
+from .test_size import size_tfms, bn_layers
+from .calibrate import CALIBRATE_METHODS
 
 # %% auto #0
-__all__ = []
+__all__ = ['ProgressiveRun']
 
 # %% ../nbs/06a_run.ipynb #b6fb3d2c
 _cycle_keys = ('pct_start', 'div', 'div_final', 'wd', 'moms', 'cbs', 'reset_opt')
@@ -53,27 +54,27 @@ def _clean_up(learn, logger, s):
 def _check_csv(csv):
     csv = Path(csv)
     if csv.is_dir(): raise ValueError(f"`csv` names a folder, {csv}; pass a file name such as {csv/'history.csv'}")
-    _check_writable(csv, 'csv')
+    check_writable(csv, 'csv')
     return csv
 
 # %% ../nbs/06a_run.ipynb #ccc04d63
-class _Run:
+class ProgressiveRun:
     "One progressive run of `learn`: its stages, `get_dls`, reference facts, history, recorder, checkpoint and csv"
     def __init__(self, learn, stages, get_dls, build_dls, csv, checkpoint, resume, fit_kw, test=None):
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
         self.get_dls = check_get_dls(ifnone(get_dls, getattr(learn, 'get_dls', None)))
-        self.build_dls = _check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
-        _check_bool(resume, 'resume')
+        self.build_dls = check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
+        check_bool(resume, 'resume')
         self.fit_kw = {k: v for k,v in fit_kw.items() if v is not None and v is not False}
         cur = getattr(getattr(learn, 'dls', None), 'bs', None)
         self.bss = [ifnone(s.bs, cur) for s in self.stages]
         if None in self.bss: raise ValueError(f"stage {self.bss.index(None)+1}: bs=None keeps the learner's batch size, but "
                                               f"the learner has no DataLoaders; pass `bs`")
         self.ck = checkpoint_file(learn, True if resume and checkpoint is False else checkpoint)
-        if self.ck is not None: _check_writable(self.ck)
+        if self.ck is not None: check_writable(self.ck)
         self.resume, self.csv = resume, None if csv is None else _check_csv(csv)
         self.test = _check_test(**(test or {}))
-        if self.test['calibrate'] == 'bn' and not _bns(learn.model):
+        if self.test['calibrate'] == 'bn' and not bn_layers(learn.model):
             raise ValueError("`test_calibrate` 'bn' recalibrates BatchNorm layers, and the model has none with running statistics: "
                              "use None or 'fixres'")
         self.model_facts = dls_facts(learn.dls) if getattr(learn, 'dls', None) is not None else None
@@ -97,7 +98,7 @@ class _Run:
         bad = sorted(set(reg) - set(_reg_keys))
         if bad: raise ValueError(f"stage {i+1}/{n}: `reg` names {bad}, which `get_dls` does not take as keyword arguments and "
                                  f"fit_progressive cannot set itself (it sets {', '.join(_reg_keys)})")
-        with _noted(f"fit_progressive: raised by the `start`, `ramp` or `reg` of stage {i+1}/{n}", Exception):
+        with noted(f"fit_progressive: raised by the `start`, `ramp` or `reg` of stage {i+1}/{n}", Exception):
             if s.in_fit: cbs.append(ProgressiveResize(s.start, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs))
             if reg: cbs.append(ProgressiveRegularize(**reg, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs))
         return cbs
@@ -108,7 +109,7 @@ class _Run:
         if i and self.ref is None: self.dls(0)
         s, t0 = self.stages[i], time.perf_counter()
         kw = dict(bs=self.bss[i], size=s.size, **self.extras[i])
-        with _noted(f"fit_progressive: raised by get_dls({', '.join(f'{k}={v!r}' for k,v in kw.items())}) while building {self.where(i)}", Exception):
+        with noted(f"fit_progressive: raised by get_dls({', '.join(f'{k}={v!r}' for k,v in kw.items())}) while building {self.where(i)}", Exception):
             dls = self.get_dls(**kw)
         dls = check_stage_dls(dls, self.ref if i else None, self.where(i), self.model_facts, logger=self.learn.logger)
         if dls.train.bs != self.bss[i]:
@@ -129,7 +130,7 @@ class _Run:
             return None
         learn = self.learn  # compared with the optimizer this learner has, or would create
         opt = learn.opt if learn.opt is not None else learn.opt_func(learn.splitter(learn.model), lr=learn.lr)
-        return _load(self.ck, self.stages, self.bss, learn.model, opt)
+        return load_checkpoint(self.ck, self.stages, self.bss, learn.model, opt)
 
     def check(self, saved):
         "Build and check every stage's DataLoaders ('upfront'), or those a resumed run compares with"
@@ -137,13 +138,13 @@ class _Run:
             for i in range(self.n): self.dls(i)
         if saved is not None and saved['next_stage'] > 0:
             self.dls(0)
-            _check_data(self.ck, saved, self.data)
+            check_checkpoint_data(self.ck, saved, self.data)
             self.built[0] = None  # a resumed run does not train stage 1 again
 
     def restore(self, saved):
         "Put the checkpoint back; the first stage to train"
         if saved is None: return 0
-        _restore(self.learn, saved, self.hist)
+        restore_checkpoint(self.learn, saved, self.hist)
         start = saved['next_stage']
         self.learn.logger(f"Resuming from {self.ck}: stages 1-{start} of {self.n} had finished" if start < self.n else
                           f"{self.ck} holds a finished run: nothing left to train")
@@ -151,11 +152,11 @@ class _Run:
 
 # %% ../nbs/06a_run.ipynb #461dd347
 @patch
-def _fit(self:_Run, i, dls, t_switch):
+def _fit(self:ProgressiveRun, i, dls, t_switch):
     "Attach stage `i`'s `dls`, announce the stage and train it; False when a callback cancelled it"
     s, learn, hist = self.stages[i], self.learn, self.hist
     learn.dls, bs = dls, dls.train.bs
-    hist.stage_rows.append(dict(stage=i+1, size=_fmt_size(s.size), start=_fmt_size(s.start_hw) if s.in_fit else None,
+    hist.stage_rows.append(dict(stage=i+1, size=fmt_size(s.size), start=fmt_size(s.start_hw) if s.in_fit else None,
                                 bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen,
                                 lr=s.lr, start_epoch=hist.n_epochs, switch_time=t_switch, train_time=math.nan, batch_hw=None))
     learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {_how(s)}")
@@ -179,20 +180,20 @@ def _fit(self:_Run, i, dls, t_switch):
     return not self.rec.cancelled
 
 @patch
-def train(self:_Run, i):
+def train(self:ProgressiveRun, i):
     "Switch to stage `i`, train it, then write the CSV file and the checkpoint; False when it was cancelled"
     t0, n = time.perf_counter(), self.n
-    with _noted(lambda: f"fit_progressive: stages 1-{i} of {n} had finished; the learner keeps their weights and stage "
+    with noted(lambda: f"fit_progressive: stages 1-{i} of {n} had finished; the learner keeps their weights and stage "
                         f"{i}'s DataLoaders" if i else None, Exception):
         dls, t_build = self.dls(i)
     self.built[i] = None
-    with _noted(lambda: f"fit_progressive: interrupted in stage {i+1}/{n} after {self.hist.n_epochs} epochs of the run; the "
+    with noted(lambda: f"fit_progressive: interrupted in stage {i+1}/{n} after {self.hist.n_epochs} epochs of the run; the "
                         f"history keeps them, and any checkpoint still holds the last finished stage"):
         finished = self._fit(i, dls, t_build + time.perf_counter() - t0)
-    with _noted(f"fit_progressive: stages 1-{i+1} of {n} had finished; the learner keeps their weights, and "
+    with noted(f"fit_progressive: stages 1-{i+1} of {n} had finished; the learner keeps their weights, and "
                 f"`learn.progressive_history` their history", Exception):
         if self.csv is not None and rank_distrib() == 0: self.hist.to_csv(self.csv)
-        if finished and self.ck is not None: _save(self.ck, self.learn, self.stages, self.bss, i+1, self.hist, self.data)
+        if finished and self.ck is not None: save_checkpoint(self.ck, self.learn, self.stages, self.bss, i+1, self.hist, self.data)
     if not finished: self.learn.logger(f"Stage {i+1}/{n} was cancelled: the run stops here" +
                                        ("" if self.ck is None else f"; resume=True starts again at stage {i+1}"))
     return finished
@@ -200,20 +201,20 @@ def train(self:_Run, i):
 # %% ../nbs/06a_run.ipynb #4767e1d6
 def _check_test(size=None, calibrate=None, holdout=None):
     "The `test_size`, `test_calibrate` and `test_holdout` of `fit_progressive`, checked"
-    if size is not None and size != 'auto': size = _hw(size, name='test_size')
-    _check_choice(calibrate, 'test_calibrate', _CALIBRATE)
+    if size is not None and size != 'auto': size = as_hw(size, name='test_size')
+    check_choice(calibrate, 'test_calibrate', CALIBRATE_METHODS)
     if size != 'auto' and (calibrate is not None or holdout is not None):
         raise ValueError("`test_calibrate` and `test_holdout` go with `test_size` 'auto'")
-    if holdout is not None and not _listy(holdout): _check_num(holdout, 'test_holdout', hi=1., hi_ok=False)
+    if holdout is not None and not listy(holdout): check_num(holdout, 'test_holdout', hi=1., hi_ok=False)
     return dict(size=size, calibrate=calibrate, holdout=holdout)
 
 @patch
-def choose_test_size(self:_Run):
+def choose_test_size(self:ProgressiveRun):
     "Set the learner's test size as `test_size` asks, after the last stage, and record it in the history"
     size, learn, s = self.test['size'], self.learn, self.stages[-1]
     if size is None: return
-    get_dls = None if _size_tfms(learn.dls.valid) else self.get_dls  # resizing the last stage's own loader is cheaper
-    with _noted(f"fit_progressive: raised while choosing the test size; stages 1-{self.n} of {self.n} had finished", Exception):
+    get_dls = None if size_tfms(learn.dls.valid) else self.get_dls  # resizing the last stage's own loader is cheaper
+    with noted(f"fit_progressive: raised while choosing the test size; stages 1-{self.n} of {self.n} had finished", Exception):
         if size == 'auto':
             choice = learn.choose_test_size(s.size, get_dls=get_dls, calibrate=self.test['calibrate'], holdout=self.test['holdout'])
             self.hist.test_size = choice.as_dict()

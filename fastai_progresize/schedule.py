@@ -14,17 +14,18 @@ from fastcore.foundation import L
 from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.callback.schedule import combined_cos
-from .stages import Stage, stages_from_lists, _is_int, _is_num, _hw, _check_int, _check_num, _check_list
-from .resize import ramp_size
-from .rules import _stage_bs, _stage_lr, _reg_at
+from .stages import Stage, stages_from_lists
+from .validate import is_int, is_num, as_hw, check_int, check_num, check_list
+from .resize import ramp_hw
+from .rules import stage_bs, stage_lr, reg_at
 
 # %% auto #0
-__all__ = ['ProgressiveSchedule', 'ramp_sizes']
+__all__ = ['ProgressiveSchedule', 'staged_sizes']
 
 # %% ../nbs/02_schedule.ipynb #13596520
 def _side(s, pct):
     "The mean side, in pixels, of the images of stage `s` at progress `pct` of its training"
-    h,w = ramp_size(pct, s.start_hw, s.hw, *s.ramp) if s.in_fit else s.hw
+    h,w = ramp_hw(pct, s.start_hw, s.hw, *s.ramp) if s.in_fit else s.hw
     return math.sqrt(h * w)
 
 def _area(s, ramp=True):
@@ -84,12 +85,12 @@ def steps(self:ProgressiveSchedule,
     drop_last:bool=True, # Whether the training DataLoader drops the last partial batch, as fastai's does
 )->L: # Optimizer steps of each stage, frozen epochs included
     "The number of optimizer steps each stage takes on `n_train` training items"
-    n_train = _check_int(n_train, 'n_train')
+    n_train = check_int(n_train, 'n_train')
     res = L()
     for i,s in enumerate(self.stages):
         b = s.bs if s.bs is not None else bs
         if b is None: raise ValueError(f"stage {i+1} keeps the learner's batch size (bs=None): pass it as `bs`")
-        b = _check_int(b, 'bs')
+        b = check_int(b, 'bs')
         per_epoch = n_train // b if drop_last else math.ceil(n_train / b)
         if per_epoch == 0:
             raise ValueError(f"stage {i+1}: bs={b} is larger than `n_train` ({n_train}), so a DataLoader that drops the last "
@@ -137,28 +138,28 @@ def from_lists(cls:ProgressiveSchedule,
     reg:dict=None, # Regularization that grows with the size: {name: (first stage's, last stage's)}, spread evenly over the stages
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
     "A schedule from per-stage lists or single values, as `fit_progressive(sizes, epochs, lr, ...)` reads them"
-    sizes = _check_list(sizes, 'sizes', '[128, 224]')
-    bss = _stage_bs(sizes, bs, bs_rule, max_bs)
-    lrs = _stage_lr(lr, [bss] * len(sizes) if _is_int(bss) else bss, lr_rule)
+    sizes = check_list(sizes, 'sizes', '[128, 224]')
+    bss = stage_bs(sizes, bs, bs_rule, max_bs)
+    lrs = stage_lr(lr, [bss] * len(sizes) if is_int(bss) else bss, lr_rule)
     stages = stages_from_lists(sizes, epochs, lrs, bss, later, freeze_epochs)
-    if reg is not None: stages = [Stage(**{**s.as_dict(), 'reg': _reg_at(reg, i, len(stages))}) for i,s in enumerate(stages)]
+    if reg is not None: stages = [Stage(**{**s.as_dict(), 'reg': reg_at(reg, i, len(stages))}) for i,s in enumerate(stages)]
     return cls(stages)
 
 # %% ../nbs/02_schedule.ipynb #812036d8
-def ramp_sizes(
+def staged_sizes(
     start:int|tuple, # First size: side in pixels, or (h, w)
     end:int|tuple, # Last (final) size, kept as given
     n_stages:int, # Number of sizes
     multiple:int=32, # Every size but the last is rounded to the nearest multiple of this
 )->list: # `n_stages` growing sizes: ints, or (h, w) pairs when `start` or `end` is one
     "`n_stages` sizes evenly spaced from `start` to `end`, rounded to `multiple`"
-    s, e = _hw(start, name='start'), _hw(end, name='end')
-    n, multiple = _check_int(n_stages, 'n_stages'), _check_int(multiple, 'multiple')
+    s, e = as_hw(start, name='start'), as_hw(end, name='end')
+    n, multiple = check_int(n_stages, 'n_stages'), check_int(multiple, 'multiple')
     if s[0] > e[0] or s[1] > e[1]:
         raise ValueError(f"`start` ({start}) is larger than `end` ({end}): sizes grow during progressive resizing")
     def rnd(v, top): return min(top, max(multiple, int(v / multiple + 0.5) * multiple))
     hws = [tuple(rnd(a + (b - a) * i / (n - 1), b) for a,b in zip(s, e)) for i in range(n - 1)] + [e]
-    sizes = [hw if not (_is_int(start) and _is_int(end)) else hw[0] for hw in hws]
+    sizes = [hw if not (is_int(start) and is_int(end)) else hw[0] for hw in hws]
     if len(set(hws)) < n:
         raise ValueError(f"{n} stages from {start} to {end} in multiples of {multiple} repeat a size: {sizes}; use fewer "
                          f"stages (`n_stages`), a smaller `multiple` or a wider range")
@@ -183,9 +184,9 @@ def ramp(cls:ProgressiveSchedule,
     **kwargs
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
     "A linear ramp of `n_stages` sizes from `start` to `end`, sharing `epochs`"
-    sizes = ramp_sizes(start, end, n_stages, multiple)
-    epochs = _check_int(epochs, 'epochs')
-    final_pct = _check_num(final_pct, 'final_pct', lo=0., hi=1., lo_ok=True, hi_ok=False)
+    sizes = staged_sizes(start, end, n_stages, multiple)
+    epochs = check_int(epochs, 'epochs')
+    final_pct = check_num(final_pct, 'final_pct', lo=0., hi=1., lo_ok=True, hi_ok=False)
     n_final = int(final_pct * epochs + 0.5)
     if epochs - n_final < n_stages:
         raise ValueError(f"`epochs` ({epochs}) leaves {epochs - n_final} epochs for the ramp after final_pct={final_pct} "
@@ -209,14 +210,14 @@ def from_budget(cls:ProgressiveSchedule,
     **kwargs
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
     "The schedule with the fewest epochs at smaller sizes whose cost is within `budget`"
-    fh,fw = _hw(final_size, name='final_size')
-    epochs, n = _check_int(epochs, 'epochs'), _check_int(n_stages, 'n_stages')
+    fh,fw = as_hw(final_size, name='final_size')
+    epochs, n = check_int(epochs, 'epochs'), check_int(n_stages, 'n_stages')
     if n < 2: raise ValueError(f"`n_stages` must be at least 2, got {n_stages}: one stage trains at the final size and costs 1")
-    if not (_is_num(budget) and 0 < budget <= 1):  # NaN and inf fail the comparison
+    if not (is_num(budget) and 0 < budget <= 1):  # NaN and inf fail the comparison
         raise ValueError(f"`budget` must be a fraction of the fixed-size cost, in (0, 1], got {budget!r}")
     if epochs < n: raise ValueError(f"`epochs` ({epochs}) must be at least `n_stages` ({n}): every stage needs an epoch")
-    if start_size is None: start_size = fh // 2 if _is_int(final_size) else (fh // 2, fw // 2)
-    sizes = ramp_sizes(start_size, final_size, n, multiple)
+    if start_size is None: start_size = fh // 2 if is_int(final_size) else (fh // 2, fw // 2)
+    sizes = staged_sizes(start_size, final_size, n, multiple)
     best, cheapest = None, None
     for k in range(n - 1, epochs):  # k epochs at the smaller sizes; cost falls as k grows
         cand = cls.from_lists(sizes, _split(k, n - 1) + [epochs - k], lr, **kwargs)
@@ -257,7 +258,7 @@ def plot(self:ProgressiveSchedule,
     pts:int=20, # Learning-rate points per epoch
 )->plt.Figure: # The figure; its axes are size (left) and learning rate (right)
     "Image size and learning rate over the epochs of the schedule, frozen epochs included"
-    pts = _check_int(pts, 'pts')
+    pts = check_int(pts, 'pts')
     fig, ax = plt.subplots(figsize=figsize)
     edges = np.cumsum([0] + [s.total_epochs for s in self.stages])
     top = 0

@@ -18,7 +18,7 @@ import torch
 from fastai.vision.augment import Resize
 from fastai.vision.data import ImageBlock
 from fastai.data.core import DataLoaders
-from .stages import _check_int, _check_choice
+from .validate import check_int, check_choice
 
 # %% auto #0
 __all__ = ['SHAPES', 'make_shapes', 'shapes_get_dls', 'tiny_cnn', 'tiny_learner', 'learner_state', 'state_changes']
@@ -53,9 +53,9 @@ def make_shapes(
     ext:str='.png', # File type: '.png' or '.jpg'
 )->Path: # `path`, now holding `train/<shape>/*` and `val/<shape>/*`
     "Write an ImageNet-style folder of coloured shapes, one class per shape"
-    for name,v in (('n_train', n_train), ('n_valid', n_valid), ('size', size)): _check_int(v, name)
-    _check_choice(ext, 'ext', ('.png', '.jpg'))
-    for s in shapes: _check_choice(s, 'shapes', SHAPES)
+    for name,v in (('n_train', n_train), ('n_valid', n_valid), ('size', size)): check_int(v, name)
+    check_choice(ext, 'ext', ('.png', '.jpg'))
+    for s in shapes: check_choice(s, 'shapes', SHAPES)
     path, rng = Path(path), np.random.default_rng(seed)
     for split, n in (('train', n_train), ('val', n_valid)):
         for shape in shapes:

@@ -17,13 +17,14 @@ from fasttransform import Pipeline
 from fastai.data.core import TfmdDL, test_set
 from fastai.learner import Learner
 from fastai.vision.augment import Resize, RandomResizedCrop, RandomResizedCropGPU
-from .stages import _hw, _check_int
+from .validate import as_hw, check_int
 from .checks import check_get_dls, check_stage_dls, dls_facts
-from .checkpoint import _kept
+from .checkpoint import learner_kept
 from .data import DraftDecode, decode_size
 
 # %% auto #0
-__all__ = ['dl_at_size', 'SizeSweep']
+__all__ = ['size_tfms', 'dl_at_size', 'check_sizes', 'check_by', 'bn_layers', 'AtSize', 'items_dl', 'split_items', 'evaluate_at',
+           'SizeSweep', 'sweep_rows']
 
 # %% ../nbs/10_test_size.ipynb #00a0ab49
 _SIZE_TFMS = (Resize, RandomResizedCrop, RandomResizedCropGPU)
@@ -38,7 +39,7 @@ def _tfm_size(t):
     "(h, w) that resize transform `t` makes"
     return tuple(t.size) if isinstance(t, RandomResizedCropGPU) else (t.size[1], t.size[0])
 
-def _size_tfms(dl):
+def size_tfms(dl):
     "The resize transforms of `dl`'s `after_item` and `after_batch`"
     return [t for nm in ('after_item', 'after_batch') for t in getattr(getattr(dl, nm, None), 'fs', []) if isinstance(t, _SIZE_TFMS)]
 
@@ -59,9 +60,9 @@ def dl_at_size(
     size:int|tuple, # New size: an int or an (h, w) pair
 )->TfmdDL: # A new `DataLoader` on the same items, with copies of the resize transforms set to `size`
     "A copy of `dl` that makes images of `size`; `dl` and its transforms are left unchanged"
-    hw = _hw(size)
+    hw = as_hw(size)
     if not isinstance(dl, TfmdDL): raise TypeError(f"`dl` must be a fastai TfmdDL, got {type(dl).__name__}")
-    if not _size_tfms(dl):
+    if not size_tfms(dl):
         raise ValueError("`dl` has no Resize, RandomResizedCrop or RandomResizedCropGPU in `after_item`/`after_batch`, so "
                          "its size cannot be changed; pass `get_dls` (a function of `bs` and `size`) instead")
     pipes = {nm: Pipeline([_resized_tfm(t, hw) if isinstance(t, _SIZE_TFMS) else t for t in getattr(dl, nm).fs])
@@ -69,11 +70,11 @@ def dl_at_size(
     return dl.new(_resized_ds(dl.dataset, pipes['after_item'].fs), **pipes)
 
 # %% ../nbs/10_test_size.ipynb #38435827
-def _check_sizes(sizes, name='sizes'):
+def check_sizes(sizes, name='sizes'):
     "`sizes` as a list of distinct (h, w) pairs"
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, '__iter__'):
         raise TypeError(f"`{name}` must be a list of sizes (ints or (h, w) pairs), got {sizes!r}")
-    out = [_hw(s, name=f'{name}[{i}]') for i,s in enumerate(sizes)]
+    out = [as_hw(s, name=f'{name}[{i}]') for i,s in enumerate(sizes)]
     if not out: raise ValueError(f"`{name}` must hold at least one size, got an empty {type(sizes).__name__}")
     dup = sorted({s for s in out if out.count(s) > 1})
     if dup: raise ValueError(f"`{name}` must not repeat a size, got {dup[0]} more than once")
@@ -81,7 +82,7 @@ def _check_sizes(sizes, name='sizes'):
 
 def _metric_names(learn): return ['valid_loss'] + [m.name for m in L(learn.metrics)]
 
-def _check_by(learn, by):
+def check_by(learn, by):
     "`by` (default: the first metric, else 'valid_loss') and whether lower is better, as fastai's `TrackerCallback` decides"
     names = _metric_names(learn)
     if by is None: by = names[1] if len(names) > 1 else names[0]
@@ -93,17 +94,17 @@ def _best(df, by, lower):
     return df.loc[i, 'size']
 
 def _is_bn(m): return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-def _bns(model): return [m for m in model.modules() if _is_bn(m)]
+def bn_layers(model): return [m for m in model.modules() if _is_bn(m)]
 
 # %% ../nbs/10_test_size.ipynb #e5b10a69
-class _At:
+class AtSize:
     "Validation `DataLoader`s of `learn` at any size, from `get_dls` (default `learn.get_dls`) or by resizing the learner's own"
     def __init__(self, learn, get_dls=None, bs=None):
         if not isinstance(learn, Learner): raise TypeError(f"`learn` must be a fastai Learner, got {type(learn).__name__}")
-        self.learn, self.bs = learn, (None if bs is None else _check_int(bs, 'bs'))
+        self.learn, self.bs = learn, (None if bs is None else check_int(bs, 'bs'))
         get_dls = get_dls if get_dls is not None else getattr(learn, 'get_dls', None)
         self.get_dls = None if get_dls is None else check_get_dls(get_dls)
-        if self.get_dls is None and not _size_tfms(learn.dls.valid):
+        if self.get_dls is None and not size_tfms(learn.dls.valid):
             raise ValueError("the learner's validation DataLoader has no Resize, RandomResizedCrop or RandomResizedCropGPU "
                              "transform whose size can be changed: pass `get_dls` (a function of `bs` and `size`) or set "
                              "`learn.get_dls`")
@@ -118,11 +119,11 @@ class _At:
                               ref_name="the learner's")
         return dls.valid, dls.train_ds.items
 
-def _items_dl(vdl, items, bs=None, shuffle=False, drop_last=False):
+def items_dl(vdl, items, bs=None, shuffle=False, drop_last=False):
     "A DataLoader of labelled `items` with `vdl`'s (test-time) transforms"
     return vdl.new(test_set(vdl.dataset, items, with_labels=True), bs=bs or vdl.bs, shuffle=shuffle, drop_last=drop_last)
 
-def _split_items(items, holdout, seed):
+def split_items(items, holdout, seed):
     "(held-out items, the others): a seeded `holdout` share of `items`"
     items = list(items)
     n = max(1, int(round(holdout * len(items))))
@@ -130,7 +131,7 @@ def _split_items(items, holdout, seed):
     idx = np.random.default_rng(seed).permutation(len(items))
     return [items[i] for i in idx[:n]], [items[i] for i in idx[n:]]
 
-def _evaluate(learn, dl):
+def evaluate_at(learn, dl):
     "Loss and metrics of `learn` on `dl`, and the seconds it took"
     t0 = time.perf_counter()
     with learn.no_bar(): r = learn.validate(dl=dl)
@@ -167,14 +168,14 @@ class SizeSweep:
     def _repr_html_(self): return f"<p>On {self.on}; best by {self.by}: {self.best}</p>" + self.table.to_html(index=False)
 
 # %% ../nbs/10_test_size.ipynb #9a32b485
-def _rows(learn, at, hws, sets=(None,), calib=None):
+def sweep_rows(learn, at, hws, sets=(None,), calib=None):
     "One table per item set in `sets` (None: the validation set), one row per size; `calib(hw, vdl)` first prepares the model"
     rows = [[] for _ in sets]
     for hw in hws:
         vdl, _ = at(hw)
         if calib is not None: calib(hw, vdl)
         for rs,items in zip(rows, sets):
-            r, t = _evaluate(learn, vdl if items is None else _items_dl(vdl, items))
+            r, t = evaluate_at(learn, vdl if items is None else items_dl(vdl, items))
             rs.append(dict(size=hw, **r, time=round(t, 3)))
     return [pd.DataFrame(rs) for rs in rows]
 
@@ -188,12 +189,12 @@ def test_sizes(self:Learner,
     items:list=None, # Evaluate on these labelled items (with validation transforms) instead of the validation set
 )->SizeSweep: # Table of loss, metrics and seconds per size, with `.best` and `.plot()`
     "Validation loss and metrics of the model as it is, tested at each of `sizes` on the same items"
-    hws = _check_sizes(sizes)
-    by, lower = _check_by(self, by)
-    ts = None if train_size is None else _hw(train_size, name='train_size')
+    hws = check_sizes(sizes)
+    by, lower = check_by(self, by)
+    ts = None if train_size is None else as_hw(train_size, name='train_size')
     if items is not None and not len(items): raise ValueError("`items` must hold at least one item, or be None")
-    at = _At(self, get_dls, bs)
-    with _kept(self): df = _rows(self, at, hws, (items,))[0]
+    at = AtSize(self, get_dls, bs)
+    with learner_kept(self): df = sweep_rows(self, at, hws, (items,))[0]
     return SizeSweep(df, by, lower, ts, 'valid' if items is None else f'{len(items)} given items')
 
 # %% ../nbs/10_test_size.ipynb #d6e50325
@@ -203,7 +204,7 @@ def set_test_size(self:Learner,
     get_dls:callable=None, # Used only when the validation DataLoader has no resize transform to change
 )->None:
     "Make the learner validate, `predict` and build `test_dl`s at `size`; kept by `export` and `load_learner`"
-    hw = _hw(size)
-    if _size_tfms(self.dls.valid): valid = dl_at_size(self.dls.valid, hw)
-    else: valid = _At(self, get_dls)(hw)[0]
+    hw = as_hw(size)
+    if size_tfms(self.dls.valid): valid = dl_at_size(self.dls.valid, hw)
+    else: valid = AtSize(self, get_dls)(hw)[0]
     self.dls.valid, self.test_size = valid, hw

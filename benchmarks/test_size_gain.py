@@ -45,12 +45,11 @@ def build(seed, a):
 
 def run_seed(seed, a):
     import torch
-    from fastai_progresize.test_size import _state
     t0 = time.process_time()
     learn, hold = build(seed, a)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, a.lr)
     out = dict(seed=seed, train_cpu_s=round(time.process_time() - t0, 1), n_holdout=len(hold), runs={})
-    base = _state(learn.model)
+    base = {k: v.detach().clone() for k,v in learn.model.state_dict().items()}
     for cal in (None, 'bn', 'fixres'):
         learn.model.load_state_dict(base)
         t = time.process_time()
@@ -59,7 +58,7 @@ def run_seed(seed, a):
         d = r.as_dict(); d['cpu_s'] = round(time.process_time() - t, 1)
         out['runs'][str(cal)] = d
         print(f"seed {seed} calibrate={cal}: chose {r.best_size} on held-out, valid acc {r.before['accuracy']:.4f} -> "
-              f"{r.after['accuracy']:.4f}; per size valid {[round(x, 4) for x in r.valid.table['accuracy']]} ({d['cpu_s']} s)", flush=True)
+              f"{r.after['accuracy']:.4f}; per size valid {[round(x, 4) for x in r.valid.df['accuracy']]} ({d['cpu_s']} s)", flush=True)
     return out
 
 def summarise(res, a):

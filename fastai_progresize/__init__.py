@@ -1,20 +1,23 @@
 __version__ = "0.1.0"
 
-import warnings
-# fastai's import of torch.jit.script warns on every start with current torch; nothing a user can act on
-warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+# What `from fastai_progresize import *` brings: the names a user needs, each listed in the README's API section.
+# Importing the package also adds `Learner.fit_progressive`, `Learner.measure_schedule`, `Learner.test_sizes`,
+# `Learner.set_test_size`, `Learner.choose_test_size`, `Learner.recalibrate_bn` and `Learner.fixres_finetune`.
+# Plumbing stays in its modules (`fastai_progresize.checks`, `.resize`, ...), test fixtures in `fastai_progresize.test_utils`,
+# and multi-process training in `fastai_progresize.distributed`, which changes nothing until asked.
+from .stages import Stage
+from .schedule import ProgressiveSchedule
+from .rules import scale_bs, scale_lr
+from .cost import CostModel, measure_cost
+from .history import ProgressiveHistory
+from . import core  # Learner.fit_progressive
+from .resize import ProgressiveResize
+from .regularize import ProgressiveRegularize
+from .test_size import SizeSweep
+from .calibrate import TestSizeChoice
+from .data import folder_get_dls, DraftImageBlock
+from .synth import make_shapes
 
-from .stages import *
-from .rules import *
-from .schedule import *
-from .cost import *
-from .checks import *
-from .history import *
-from .checkpoint import *
-from .core import *
-from .resize import *
-from .regularize import *
-from .test_size import *
-from .calibrate import *
-from .data import *
-from .synth import *
+__all__ = ['Stage', 'ProgressiveSchedule', 'scale_bs', 'scale_lr', 'CostModel', 'measure_cost', 'ProgressiveHistory',
+           'ProgressiveResize', 'ProgressiveRegularize', 'SizeSweep', 'TestSizeChoice', 'folder_get_dls', 'DraftImageBlock',
+           'make_shapes']

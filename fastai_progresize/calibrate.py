@@ -19,7 +19,7 @@ from .checkpoint import learner_kept
 from .test_size import SizeSweep, AtSize, items_dl, split_items, evaluate_at, check_sizes, check_by, bn_layers, sweep_rows
 
 # %% auto #0
-__all__ = ['CALIBRATE_METHODS', 'TestSizeChoice']
+__all__ = ['TestSizeChoice']
 
 # %% ../nbs/10a_calibrate.ipynb #6760d1aa
 def _recalibrate(model, dl, n_batches, n_inp=1):
@@ -104,7 +104,7 @@ def fixres_finetune(self:Learner,
         vdl, train_items = at(hw)
         _fixres(self, items_dl(vdl, train_items if items is None else items, bs=bs, shuffle=True, drop_last=True), epochs, lr, cbs)
 
-# %% ../nbs/10a_calibrate.ipynb #7dfd6c14
+# %% ../nbs/10a_calibrate.ipynb #700201f6
 class TestSizeChoice:
     "What `Learner.choose_test_size` measured and chose"
     def __init__(self,
@@ -123,7 +123,7 @@ class TestSizeChoice:
 
     def as_dict(self)->dict:
         "Plain values, for a run's history or JSON"
-        tab = lambda s: [{**r, 'size': list(r['size'])} for r in s.table.to_dict('records')]
+        tab = lambda s: [{**r, 'size': list(r['size'])} for r in s.df.to_dict('records')]
         return dict(train_size=list(self.train_size), best_size=list(self.best_size), calibrate=self.calibrate,
                     chosen_on=self.chosen_on, by=self.by, before=self.before, after=self.after, applied=self.applied,
                     selection=tab(self.selection), valid=tab(self.valid))
@@ -132,7 +132,7 @@ class TestSizeChoice:
         "Plot `by` against the test size on the selection set (and the validation set when they differ)"
         ax = self.selection.plot(ax)
         if self.valid is not self.selection:
-            ax.plot([h for h,w in self.valid.table['size']], self.valid.table[self.by], 's:', label='validation set')
+            ax.plot([h for h,w in self.valid.df['size']], self.valid.df[self.by], 's:', label='validation set')
             ax.set_ylabel(self.by); ax.legend()
         return ax
 
@@ -151,12 +151,13 @@ def _sizes_from(train_hw, factors, multiple):
         if hw not in out: out.append(hw)
     return out
 
+# %% ../nbs/10a_calibrate.ipynb #f78b1021
 CALIBRATE_METHODS = (None, 'bn', 'fixres')
 
 # %% ../nbs/10a_calibrate.ipynb #16543284
 @patch
 def choose_test_size(self:Learner,
-    train_size:int|tuple, # Size the model was trained at (last stage)
+    train_size:int|tuple=None, # Size the model was trained at; default: the last stage of `learn.progressive_history`
     get_dls:callable=None, # As in `Learner.test_sizes`
     factors:tuple=(1, 1.15, 1.3, 1.5), # Candidate sizes as multiples of `train_size`
     sizes:list=None, # Candidate sizes instead of `factors`
@@ -172,6 +173,11 @@ def choose_test_size(self:Learner,
     apply:bool=True, # Keep the chosen size (`Learner.set_test_size`) and its calibrated weights
 )->TestSizeChoice: # Both sweeps, the chosen size, the set it was chosen on, validation metrics before and after
     "Sweep test sizes (optionally calibrating at each), choose one on held-out or validation items, and apply it"
+    hist = getattr(self, 'progressive_history', None)
+    if train_size is None:
+        if hist is None or not len(hist.stages):
+            raise ValueError("`train_size` is needed: this learner has no `progressive_history` to take the size of its last stage from")
+        train_size = hist.stages[-1].size
     ts = as_hw(train_size, name='train_size')
     check_choice(calibrate, 'calibrate', CALIBRATE_METHODS)
     multiple = check_int(multiple, 'multiple')
@@ -220,11 +226,13 @@ def choose_test_size(self:Learner,
         sel = SizeSweep(tabs[0], by, lower, ts, on)
         val = sel if sel_items is None else SizeSweep(tabs[1], by, lower, ts, 'validation set')
         best = sel.best
-        v = sel.table.set_index('size').loc[[best], by].iloc[0]
+        v = sel.df.set_index('size').loc[[best], by].iloc[0]
         keep_base = calibrate is not None and (b_sel[by] <= v if lower else b_sel[by] >= v)
         if keep_base: best = ts
-        after = b_valid if keep_base else {k: float(val.table.set_index('size').loc[[best], k].iloc[0]) for k in b_valid}
+        after = b_valid if keep_base else {k: float(val.df.set_index('size').loc[[best], k].iloc[0]) for k in b_valid}
         self.model.load_state_dict(states[best] if apply and calibrate is not None and not keep_base else base)
     if apply: self.set_test_size(best, get_dls)
     cal = calibrate if not keep_base else f'{calibrate} (not kept: no size beat the uncalibrated model at {ts})'
-    return TestSizeChoice(ts, best, cal, on, by, lower, sel, val, b_valid, after, apply)
+    choice = TestSizeChoice(ts, best, cal, on, by, lower, sel, val, b_valid, after, apply)
+    if apply and hist is not None: hist.test_size = choice.as_dict()
+    return choice

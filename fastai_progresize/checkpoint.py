@@ -16,8 +16,7 @@ from fastai.torch_core import rank_distrib
 from .stages import Stage
 
 # %% auto #0
-__all__ = ['checkpoint_file', 'check_writable', 'save_checkpoint', 'load_checkpoint', 'check_checkpoint_data',
-           'restore_checkpoint', 'learner_kept']
+__all__ = ['checkpoint_file']
 
 # %% ../nbs/06_checkpoint.ipynb #1f57eeb2
 _ckpt_name = 'progressive.pth'
@@ -33,7 +32,7 @@ def checkpoint_file(
     else: raise TypeError(f"`checkpoint` must be True, False or a folder, got {checkpoint!r}")
     return folder/_ckpt_name
 
-# %% ../nbs/06_checkpoint.ipynb #4958fe49
+# %% ../nbs/06_checkpoint.ipynb #0ddcb471
 def check_writable(fn, what='checkpoint'):
     "Fail before training when the folder of `fn` cannot be written"
     if rank_distrib() != 0: return
@@ -44,6 +43,7 @@ def check_writable(fn, what='checkpoint'):
     except OSError as e:
         raise ValueError(f"{what} folder {fn.parent} cannot be written ({e.strerror or e}); pass another `{what}`") from e
 
+# %% ../nbs/06_checkpoint.ipynb #f8bbbe56
 def _atomic_save(obj, fn):
     "`torch.save` `obj` to `fn` through a temporary file and a rename"
     tmp = fn.with_name(f'.{fn.name}.tmp-{os.getpid()}')
@@ -77,9 +77,10 @@ def _set_rng_states(d):
     random.setstate(d['python']); np.random.set_state(d['numpy']); torch.set_rng_state(d['torch'])
     if 'cuda' in d and torch.cuda.is_available(): torch.cuda.set_rng_state_all(d['cuda'])
 
-# %% ../nbs/06_checkpoint.ipynb #21333468
+# %% ../nbs/06_checkpoint.ipynb #3c20429b
 _version = 2
 
+# %% ../nbs/06_checkpoint.ipynb #bf76811b
 def save_checkpoint(fn, learn, stages, bss, next_stage, hist, data):
     "Save what a resumed run needs after stage `next_stage` (1-based) finished"
     if rank_distrib() != 0: return
@@ -88,12 +89,14 @@ def save_checkpoint(fn, learn, stages, bss, next_stage, hist, data):
                       model=learn.model.state_dict(), opt=learn.opt.state_dict(), history=hist.state_dict(),
                       rng=_rng_states()), fn)
 
+# %% ../nbs/06_checkpoint.ipynb #046a2651
 def _first_diff(a, b):
     return next((i for i,(x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 def _refuse(fn, what, fix=''):
     raise ValueError(f"checkpoint {fn} was made with another {what}; {fix}use another `checkpoint` folder, or resume=False")
 
+# %% ../nbs/06_checkpoint.ipynb #97d47f91
 def load_checkpoint(fn, stages, bss, model, opt):
     "The checkpoint in `fn`, checked against this run's `stages`, batch sizes `bss`, `model` and `opt`"
     try: d = torch.load(fn, map_location='cpu', weights_only=False)

@@ -25,6 +25,7 @@ from .synth import make_shapes, SHAPES
 from .data import folder_get_dls
 import fastai_progresize.core  # Learner.fit_progressive
 import fastai_progresize.cost  # Learner.measure_schedule
+from .calibrate import CALIBRATE_METHODS  # and Learner.choose_test_size
 
 # %% auto #0
 __all__ = ['ARCHS', 'progresize_train']
@@ -43,7 +44,7 @@ def _make_model(arch:str, n_out:int)->nn.Module:
 _flags = dict(path='PATH', size='--sizes', sizes='--sizes', epochs='--epochs', lr='--lr', bs='--bs', arch='--arch',
               later='--later', method='--later', freeze_epochs='--freeze-epochs', valid='--valid', valid_pct='--valid-pct',
               seed='--seed', num_workers='--num-workers', out='--out', checkpoint='--checkpoint', resume='--resume',
-              test_size='--test-size', test_calibrate='--test-calibrate', test_holdout='--test-holdout')
+              test_size='--test-size', test_calibrate='--test-calibrate')
 
 def _as_flags(msg:str)->str:
     "`msg` with the argument names in backticks written as the command's flags"
@@ -109,6 +110,17 @@ def _save_results(learn, hist, out, final=True):
 # %% ../nbs/12_cli.ipynb #30e83860
 def _one(v): return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v
 
+def _set_test_size(learn, size, calibrate):
+    "After the run: choose the size to predict at (auto) or set it, and say so"
+    if size is None: return
+    if size == 'auto':
+        c = learn.choose_test_size(calibrate=calibrate)
+        learn.logger(f"Test size: {c.best_size[0]}x{c.best_size[1]} px, chosen on {c.chosen_on} by {c.by}")
+    else:
+        learn.set_test_size(size)
+        learn.progressive_history.test_size = dict(train_size=list(learn.progressive_history.stages[-1].hw), best_size=[size, size], chosen_on='given')
+        learn.logger(f"Test size: {size}x{size} px, as given")
+
 def _test_size(v):
     "--test-size as `fit_progressive` takes it: None, 'auto' or an int"
     if v is None or v == 'auto': return v
@@ -144,6 +156,8 @@ def progresize_train(
     sizes, bs, arch = ifnone(sizes, (32, 64) if demo else (64, 128)), ifnone(bs, 16 if demo else 64), ifnone(arch, 'xresnet18' if demo else 'xresnet50')
     with _cli_errors():
         test_size = _test_size(test_size)
+        check_choice(test_calibrate, 'test_calibrate', CALIBRATE_METHODS)
+        if test_calibrate is not None and test_size != 'auto': raise ValueError("`test_calibrate` goes with `test_size` 'auto'")
         stages = stages_from_lists(list(sizes) if isinstance(sizes, (list, tuple)) else [sizes], _one(epochs), _one(lr),
                                    bs=_one(bs), later=later, freeze_epochs=freeze_epochs)
         check_choice(arch, 'arch', ARCHS)
@@ -159,7 +173,8 @@ def progresize_train(
             with _sigterm_interrupts(), learn.no_bar() if quiet else nullcontext(), warnings.catch_warnings():
                 warnings.filterwarnings('ignore', 'fine_tune stages freeze nothing')  # said in --freeze-epochs' help
                 hist = learn.fit_progressive(stages, get_dls=get_dls, checkpoint=out/'checkpoint' if checkpoint or resume else False,
-                                             resume=resume, test_size=test_size, test_calibrate=test_calibrate)
+                                             resume=resume)
+                _set_test_size(learn, test_size, test_calibrate)
         except KeyboardInterrupt as e:
             hist = learn.progressive_history if hasattr(learn, 'progressive_history') else None
             saved = [] if hist is None else _save_results(learn, hist, out, final=False)

@@ -36,14 +36,11 @@ def fit_progressive(self:Learner,
     div_final:float=None, # Final lr is lr/div_final; None: fastai's 1e5
     lr_mult:float=None, # `fine_tune`'s ratio of the head's lr to the body's; None: 100
     reset_opt:bool=False, # Reset the optimizer's state at the start of every fit
-    test_size:str|int|tuple=None, # After training: 'auto' (sweep sizes around the final one and keep the best), a size to predict at, or None
-    test_calibrate:str=None, # With test_size='auto': None, 'bn' (recalibrate BatchNorm at each size) or 'fixres' (fine-tune BatchNorm and head)
-    test_holdout:float|list=None, # With test_size='auto', choose on: None, the validation set; a list of items held out of training; a share of the training items
 )->ProgressiveHistory: # Also kept as `learn.progressive_history`
     "Train at each size in turn: stage 1 with `fit_one_cycle`, later stages with `fine_tune` (or `later`)"
-    run = ProgressiveRun(self, stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls, build_dls, csv, checkpoint, resume,
-               dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt),
-               dict(size=test_size, calibrate=test_calibrate, holdout=test_holdout))
+    run = ProgressiveRun(learn=self, stages=stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls=get_dls, build_dls=build_dls,
+                         csv=csv, checkpoint=checkpoint, resume=resume,
+                         fit_kw=dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt))
     saved = run.load()
     run.check(saved)
     start = run.restore(saved)  # nothing has changed before this line
@@ -51,5 +48,4 @@ def fit_progressive(self:Learner,
     with self.added_cbs(run.rec):
         for i in range(start, run.n):
             if not run.train(i): return run.hist
-    run.choose_test_size()
     return run.hist

@@ -5,6 +5,7 @@
 # %% ../nbs/13_distributed.ipynb #b80f49cc
 from __future__ import annotations
 import torch
+from contextlib import contextmanager
 import torch.distributed as dist
 from fastai.torch_core import one_param
 from fastai.data.core import DataLoaders
@@ -14,8 +15,8 @@ from .checks import split_fingerprint
 from .history import ProgressiveHistory
 
 # %% auto #0
-__all__ = ['cpu_distrib_fix', 'one_process_fix', 'is_distributed', 'broadcast_object', 'gather_objects', 'check_same_split',
-           'sync_history']
+__all__ = ['cpu_distrib_fix', 'one_process_fix', 'distrib_fixes', 'is_distributed', 'broadcast_object', 'gather_objects',
+           'check_same_split', 'sync_history']
 
 # %% ../nbs/13_distributed.ipynb #de096f89
 def _swap(cls, name, make_fix, enable):
@@ -44,8 +45,6 @@ def cpu_distrib_fix(
     "Let `DistributedDL` broadcast on the CPU when the backend is not NCCL (e.g. `gloo`), so CPU processes can train"
     return _swap(DistributedDL, '_broadcast', _broadcast_fix, enable)
 
-cpu_distrib_fix()
-
 # %% ../nbs/13_distributed.ipynb #b4701bd9
 def _wrap_dl_fix(fastai_own):
     def _wrap_dl(self, dl):
@@ -68,7 +67,14 @@ def one_process_fix(
     _swap(DistributedTrainer, '_wrap_dl', _wrap_dl_fix, enable)
     return _swap(DistributedTrainer, 'after_fit', _after_fit_fix, enable)
 
-one_process_fix()
+# %% ../nbs/13_distributed.ipynb #2875f2c6
+@contextmanager
+def distrib_fixes():
+    "Put `cpu_distrib_fix` and `one_process_fix` in place inside the `with` block, and what was there before back after it"
+    was = [hasattr(DistributedDL._broadcast, 'fastai_own'), hasattr(DistributedTrainer._wrap_dl, 'fastai_own')]
+    cpu_distrib_fix(); one_process_fix()
+    try: yield
+    finally: cpu_distrib_fix(was[0]); one_process_fix(was[1])
 
 # %% ../nbs/13_distributed.ipynb #25c6754b
 def is_distributed()->bool: # True when a process group of two or more processes is running

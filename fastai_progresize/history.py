@@ -28,7 +28,7 @@ class ProgressiveHistory:
         self.stages = L(stages)
         self.rows, self.stage_rows = [], []
         self.lrs, self.losses, self.xs, self.hws = [], [], [], []  # per training step; `xs` counts epochs into the run
-        self.test_size = None  # the choice of `fit_progressive(test_size=...)`, as a dict
+        self.test_size = None  # the choice of `Learner.choose_test_size` after the run, as a dict
 
     @property
     def df(self)->pd.DataFrame: "One row per epoch of every fit"; return pd.DataFrame(self.rows)

@@ -21,7 +21,7 @@ from fastai.vision.augment import AffineCoordTfm, RandomResizedCropGPU
 from .validate import as_hw, check_int, check_num, check_choice, check_bool, check_frac, check_ramp
 
 # %% auto #0
-__all__ = ['ramp_value', 'ramp_hw', 'RampProgress', 'train_pipeline', 'resizing_tfms', 'PutBackOnDetach', 'ProgressiveResize']
+__all__ = ['ramp_value', 'ramp_hw', 'RampProgress', 'resizing_tfms', 'ProgressiveResize']
 
 # %% ../nbs/08_resize.ipynb #a517b191
 def ramp_value(
@@ -93,14 +93,16 @@ class RampProgress:
         self.done += epochs_trained
         if self.n_epoch is None or not completed or self.done >= self.n_epoch: self.done = 0
 
-# %% ../nbs/08_resize.ipynb #5f253a89
+# %% ../nbs/08_resize.ipynb #fc662482
 _RESIZERS = (RandomResizedCropGPU, AffineCoordTfm)
 
+# %% ../nbs/08_resize.ipynb #62d43bdd
 def train_pipeline(dl):
     "The batch `Pipeline` of a training `DataLoader` (looking through a `DistributedDL`)"
     while type(dl).__name__ == 'DistributedDL': dl = dl.dl
     return getattr(dl, 'after_batch', None)
 
+# %% ../nbs/08_resize.ipynb #a088e9df
 def resizing_tfms(dl)->L: # The transforms of `dl.after_batch` that set the output size
     "Batch transforms of `dl` that resize (`RandomResizedCropGPU`, affine transforms with a `size`)"
     p = train_pipeline(dl)
@@ -121,9 +123,10 @@ def _interp_mask(y, hw):
     res = F.interpolate(x.float(), size=hw, mode='nearest-exact').to(y.dtype)
     return retain_type(res[:, 0] if y.dim() == 3 else res, y)
 
-# %% ../nbs/08_resize.ipynb #2b1b0743
+# %% ../nbs/08_resize.ipynb #abdc5634
 _MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
 
+# %% ../nbs/08_resize.ipynb #ae527cf2
 class PutBackOnDetach(Callback):
     "A callback that puts back what it changed when it is detached, as `fit(cbs=...)` detaches it even after an exception"
     _learn = None
@@ -134,6 +137,7 @@ class PutBackOnDetach(Callback):
         if v is None: self._put_back()
         self._learn = v
 
+# %% ../nbs/08_resize.ipynb #32ff7b20
 class ProgressiveResize(PutBackOnDetach):
     "Grow the training batches from `start` to `final` size within one fit (or one ramp over several fits)"
     order,run_valid = -5,False

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .validate import is_int, is_num, as_hw, check_int, check_num, check_list, listy, check_choice
 
 # %% auto #0
-__all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr', 'stage_bs', 'reg_at', 'stage_lr']
+__all__ = ['lr_rules', 'bs_rules', 'scale_bs', 'scale_lr']
 
 # %% ../nbs/02a_rules.ipynb #389a02d6
 def scale_bs(
@@ -46,9 +46,10 @@ def scale_lr(
     ref = bss[-1] if ref_bs is None else check_int(ref_bs, 'ref_bs')
     return [lr * (b / ref) ** lr_rules[rule] for b in bss]
 
-# %% ../nbs/02a_rules.ipynb #1b60e80d
+# %% ../nbs/02a_rules.ipynb #cde53009
 bs_rules = ('constant', 'memory')
 
+# %% ../nbs/02a_rules.ipynb #41f1c34f
 def stage_bs(sizes, bs, bs_rule, max_bs):
     "Per-stage batch sizes by `bs_rule`"
     check_choice(bs_rule, 'bs_rule', bs_rules)

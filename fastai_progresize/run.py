@@ -17,11 +17,10 @@ from .validate import fmt_size
 from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
-from .test_size import size_tfms, bn_layers
 from .calibrate import CALIBRATE_METHODS
 
 # %% auto #0
-__all__ = ['ProgressiveRun']
+__all__ = []
 
 # %% ../nbs/06a_run.ipynb #b6fb3d2c
 _cycle_keys = ('pct_start', 'div', 'div_final', 'wd', 'moms', 'cbs', 'reset_opt')
@@ -60,12 +59,12 @@ def _check_csv(csv):
 # %% ../nbs/06a_run.ipynb #ccc04d63
 class ProgressiveRun:
     "One progressive run of `learn`: its stages, `get_dls`, reference facts, history, recorder, checkpoint and csv"
-    def __init__(self, learn, stages, get_dls, build_dls, csv, checkpoint, resume, fit_kw, test=None):
+    def __init__(self, *, learn, stages, get_dls=None, build_dls='upfront', csv=None, checkpoint=False, resume=False, fit_kw=None):
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
         self.get_dls = check_get_dls(ifnone(get_dls, getattr(learn, 'get_dls', None)))
         self.build_dls = check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
         check_bool(resume, 'resume')
-        self.fit_kw = {k: v for k,v in fit_kw.items() if v is not None and v is not False}
+        self.fit_kw = {k: v for k,v in (fit_kw or {}).items() if v is not None and v is not False}
         cur = getattr(getattr(learn, 'dls', None), 'bs', None)
         self.bss = [ifnone(s.bs, cur) for s in self.stages]
         if None in self.bss: raise ValueError(f"stage {self.bss.index(None)+1}: bs=None keeps the learner's batch size, but "
@@ -73,10 +72,6 @@ class ProgressiveRun:
         self.ck = checkpoint_file(learn, True if resume and checkpoint is False else checkpoint)
         if self.ck is not None: check_writable(self.ck)
         self.resume, self.csv = resume, None if csv is None else _check_csv(csv)
-        self.test = _check_test(**(test or {}))
-        if self.test['calibrate'] == 'bn' and not bn_layers(learn.model):
-            raise ValueError("`test_calibrate` 'bn' recalibrates BatchNorm layers, and the model has none with running statistics: "
-                             "use None or 'fixres'")
         self.model_facts = dls_facts(learn.dls) if getattr(learn, 'dls', None) is not None else None
         self.ref, self.data, self.built = None, None, [None] * self.n
         self.hist = ProgressiveHistory(self.stages)
@@ -115,7 +110,7 @@ class ProgressiveRun:
         if dls.train.bs != self.bss[i]:
             warnings.warn(f"{self.where(i)}: `get_dls` was asked for bs={self.bss[i]} but its training DataLoader has "
                           f"bs={dls.train.bs}: does `get_dls` pass `bs` to `dataloaders`? The history records {dls.train.bs}")
-        if num_distrib():  # imported here: the module puts fixes for fastai's distributed classes in place
+        if num_distrib():  # imported only when distributed: the module needs Accelerate
             from fastai_progresize.distributed import check_same_split
             check_same_split(dls, self.where(i))
         if i == 0: self.ref, self.data = dls_facts(dls), split_fingerprint(dls)
@@ -197,29 +192,3 @@ def train(self:ProgressiveRun, i):
     if not finished: self.learn.logger(f"Stage {i+1}/{n} was cancelled: the run stops here" +
                                        ("" if self.ck is None else f"; resume=True starts again at stage {i+1}"))
     return finished
-
-# %% ../nbs/06a_run.ipynb #4767e1d6
-def _check_test(size=None, calibrate=None, holdout=None):
-    "The `test_size`, `test_calibrate` and `test_holdout` of `fit_progressive`, checked"
-    if size is not None and size != 'auto': size = as_hw(size, name='test_size')
-    check_choice(calibrate, 'test_calibrate', CALIBRATE_METHODS)
-    if size != 'auto' and (calibrate is not None or holdout is not None):
-        raise ValueError("`test_calibrate` and `test_holdout` go with `test_size` 'auto'")
-    if holdout is not None and not listy(holdout): check_num(holdout, 'test_holdout', hi=1., hi_ok=False)
-    return dict(size=size, calibrate=calibrate, holdout=holdout)
-
-@patch
-def choose_test_size(self:ProgressiveRun):
-    "Set the learner's test size as `test_size` asks, after the last stage, and record it in the history"
-    size, learn, s = self.test['size'], self.learn, self.stages[-1]
-    if size is None: return
-    get_dls = None if size_tfms(learn.dls.valid) else self.get_dls  # resizing the last stage's own loader is cheaper
-    with noted(f"fit_progressive: raised while choosing the test size; stages 1-{self.n} of {self.n} had finished", Exception):
-        if size == 'auto':
-            choice = learn.choose_test_size(s.size, get_dls=get_dls, calibrate=self.test['calibrate'], holdout=self.test['holdout'])
-            self.hist.test_size = choice.as_dict()
-            learn.logger(f"Test size: {choice.best_size[0]}x{choice.best_size[1]} px, chosen on {choice.chosen_on} by {choice.by}")
-        else:
-            learn.set_test_size(size, get_dls=get_dls)
-            self.hist.test_size = dict(train_size=list(s.hw), best_size=list(size), chosen_on='given')
-            learn.logger(f"Test size: {size[0]}x{size[1]} px, as given")

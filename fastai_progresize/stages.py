@@ -11,7 +11,7 @@ from fastcore.foundation import L
 from .validate import is_int, is_num, listy, stage_where, check_int, check_num, check_bool, check_choice, as_hw, check_list, per_stage_values, check_frac, check_ramp, fmt_size
 
 # %% auto #0
-__all__ = ['Stage', 'stages_from_lists', 'stages_of']
+__all__ = ['Stage', 'stages_from_lists']
 
 # %% ../nbs/01_stages.ipynb #10d8702a
 _methods = ('one_cycle', 'fine_tune')
@@ -119,9 +119,10 @@ def stages_from_lists(
     return L(Stage._at(stage_where(i, n), size, ep, lr_, bs_, m, fz)
              for i,(size, ep, lr_, bs_, m, fz) in enumerate(zip(sizes, *args[:3], methods, args[3])))
 
-# %% ../nbs/01_stages.ipynb #e79bad80
+# %% ../nbs/01_stages.ipynb #a898726b
 _stage_attrs = ('size', 'hw', 'label', 'epochs', 'lr', 'bs', 'method', 'freeze_epochs', 'frozen', 'total_epochs', 'in_fit', 'start', 'ramp', 'reg')
 
+# %% ../nbs/01_stages.ipynb #41017b2f
 def stages_of(sizes, epochs, lr, bs, later, freeze_epochs):
     "The run's stages, from a schedule (anything with `.stages`) or from lists"
     st = getattr(sizes, 'stages', None)

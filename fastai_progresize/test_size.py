@@ -23,10 +23,9 @@ from .checkpoint import learner_kept
 from .data import DraftDecode, decode_size
 
 # %% auto #0
-__all__ = ['size_tfms', 'dl_at_size', 'check_sizes', 'check_by', 'bn_layers', 'AtSize', 'items_dl', 'split_items', 'evaluate_at',
-           'SizeSweep', 'sweep_rows']
+__all__ = ['dl_at_size', 'SizeSweep']
 
-# %% ../nbs/10_test_size.ipynb #00a0ab49
+# %% ../nbs/10_test_size.ipynb #05c0e684
 _SIZE_TFMS = (Resize, RandomResizedCrop, RandomResizedCropGPU)
 
 def _resized_tfm(t, hw):
@@ -39,10 +38,12 @@ def _tfm_size(t):
     "(h, w) that resize transform `t` makes"
     return tuple(t.size) if isinstance(t, RandomResizedCropGPU) else (t.size[1], t.size[0])
 
+# %% ../nbs/10_test_size.ipynb #15cff539
 def size_tfms(dl):
     "The resize transforms of `dl`'s `after_item` and `after_batch`"
     return [t for nm in ('after_item', 'after_batch') for t in getattr(getattr(dl, nm, None), 'fs', []) if isinstance(t, _SIZE_TFMS)]
 
+# %% ../nbs/10_test_size.ipynb #8d5ddfa5
 def _resized_ds(ds, item_tfms):
     "`ds`, or a copy whose `DraftDecode` decodes large enough for `item_tfms`"
     tls = getattr(ds, 'tls', None)
@@ -69,7 +70,7 @@ def dl_at_size(
              for nm in ('after_item', 'after_batch')}
     return dl.new(_resized_ds(dl.dataset, pipes['after_item'].fs), **pipes)
 
-# %% ../nbs/10_test_size.ipynb #38435827
+# %% ../nbs/10_test_size.ipynb #747e95f0
 def check_sizes(sizes, name='sizes'):
     "`sizes` as a list of distinct (h, w) pairs"
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, '__iter__'):
@@ -80,8 +81,10 @@ def check_sizes(sizes, name='sizes'):
     if dup: raise ValueError(f"`{name}` must not repeat a size, got {dup[0]} more than once")
     return out
 
+# %% ../nbs/10_test_size.ipynb #f4f8c16b
 def _metric_names(learn): return ['valid_loss'] + [m.name for m in L(learn.metrics)]
 
+# %% ../nbs/10_test_size.ipynb #6df9826a
 def check_by(learn, by):
     "`by` (default: the first metric, else 'valid_loss') and whether lower is better, as fastai's `TrackerCallback` decides"
     names = _metric_names(learn)
@@ -89,11 +92,14 @@ def check_by(learn, by):
     if by not in names: raise ValueError(f"`by` must be 'valid_loss' or the name of one of the learner's metrics {names[1:]}, got {by!r}")
     return by, ('loss' in by or 'error' in by)
 
+# %% ../nbs/10_test_size.ipynb #1f8c4e2c
 def _best(df, by, lower):
     i = df[by].astype(float).idxmin() if lower else df[by].astype(float).idxmax()
     return df.loc[i, 'size']
 
 def _is_bn(m): return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+
+# %% ../nbs/10_test_size.ipynb #ef995a74
 def bn_layers(model): return [m for m in model.modules() if _is_bn(m)]
 
 # %% ../nbs/10_test_size.ipynb #e5b10a69
@@ -141,7 +147,7 @@ def evaluate_at(learn, dl):
 class SizeSweep:
     "Validation loss and metrics of one model at several test sizes"
     def __init__(self,
-        table:pd.DataFrame, # One row per size: size, valid_loss, each metric, time
+        df:pd.DataFrame, # One row per size: size, valid_loss, each metric, time
         by:str, # Column the best size is chosen by
         lower:bool, # Whether lower `by` is better
         train_size=None, # (h, w) the model was trained at, if known
@@ -151,23 +157,23 @@ class SizeSweep:
     @property
     def best(self)->tuple:
         "The (h, w) with the best `by`"
-        return _best(self.table, self.by, self.lower)
+        return _best(self.df, self.by, self.lower)
 
     def plot(self, ax=None):
         "Plot `by` against the test size, with the training size marked"
         if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
-        xs = [h for h,w in self.table['size']]
-        ax.plot(xs, self.table[self.by], 'o-')
+        xs = [h for h,w in self.df['size']]
+        ax.plot(xs, self.df[self.by], 'o-')
         b = self.best
-        ax.plot([b[0]], [self.table.set_index('size').loc[[b], self.by].iloc[0]], 'r*', ms=14, label=f'best {b[0]}x{b[1]}')
+        ax.plot([b[0]], [self.df.set_index('size').loc[[b], self.by].iloc[0]], 'r*', ms=14, label=f'best {b[0]}x{b[1]}')
         if self.train_size is not None: ax.axvline(self.train_size[0], ls='--', c='gray', label=f'trained at {self.train_size[0]}')
         ax.set_xlabel('test size (height, px)'); ax.set_ylabel(f'{self.by} ({self.on})'); ax.legend()
         return ax
 
-    def __repr__(self): return f"{self.__class__.__name__}(on {self.on}, by {self.by}, best {self.best}):\n{self.table.to_string(index=False)}"
-    def _repr_html_(self): return f"<p>On {self.on}; best by {self.by}: {self.best}</p>" + self.table.to_html(index=False)
+    def __repr__(self): return f"{self.__class__.__name__}(on {self.on}, by {self.by}, best {self.best}):\n{self.df.to_string(index=False)}"
+    def _repr_html_(self): return f"<p>On {self.on}; best by {self.by}: {self.best}</p>" + self.df.to_html(index=False)
 
-# %% ../nbs/10_test_size.ipynb #9a32b485
+# %% ../nbs/10_test_size.ipynb #4a310f83
 def sweep_rows(learn, at, hws, sets=(None,), calib=None):
     "One table per item set in `sets` (None: the validation set), one row per size; `calib(hw, vdl)` first prepares the model"
     rows = [[] for _ in sets]
@@ -179,6 +185,7 @@ def sweep_rows(learn, at, hws, sets=(None,), calib=None):
             rs.append(dict(size=hw, **r, time=round(t, 3)))
     return [pd.DataFrame(rs) for rs in rows]
 
+# %% ../nbs/10_test_size.ipynb #62afddc3
 @patch
 def test_sizes(self:Learner,
     sizes:list, # Test sizes: ints or (h, w) pairs

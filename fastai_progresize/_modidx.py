@@ -45,6 +45,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                             'fastai_progresize/checkpoint.py'),
                                               'fastai_progresize.checkpoint._set_rng_states': ( 'checkpoint.html#_set_rng_states',
                                                                                                 'fastai_progresize/checkpoint.py'),
+                                              'fastai_progresize.checkpoint.atomic_write': ( 'checkpoint.html#atomic_write',
+                                                                                             'fastai_progresize/checkpoint.py'),
                                               'fastai_progresize.checkpoint.check_checkpoint_data': ( 'checkpoint.html#check_checkpoint_data',
                                                                                                       'fastai_progresize/checkpoint.py'),
                                               'fastai_progresize.checkpoint.check_writable': ( 'checkpoint.html#check_writable',

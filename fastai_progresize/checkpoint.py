@@ -44,20 +44,35 @@ def check_writable(fn, what='checkpoint'):
         raise ValueError(f"{what} folder {fn.parent} cannot be written ({e.strerror or e}); pass another `{what}`") from e
 
 # %% ../nbs/06_checkpoint.ipynb #f8bbbe56
-def _atomic_save(obj, fn):
-    "`torch.save` `obj` to `fn` through a temporary file and a rename"
+@contextmanager
+def atomic_write(
+    fn:Path, # The file to write
+    what:str='file', # What it is, for the message of a failed write
+):
+    "Yield a temporary path beside `fn` to write to; rename it to `fn` when the block ends, or remove it: `fn` is never half-written"
+    fn = Path(fn)
     tmp = fn.with_name(f'.{fn.name}.tmp-{os.getpid()}')
+    for old in fn.parent.glob(f'.{fn.name}.tmp-*'):  # left by a process killed while writing
+        try:
+            pid = int(old.name.rsplit('-', 1)[1])
+            if pid != os.getpid(): os.kill(pid, 0)
+        except (ValueError, ProcessLookupError): old.unlink(missing_ok=True)
+        except OSError: pass
     try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, fn)
+        yield tmp
+        if tmp.exists():
+            with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+            os.replace(tmp, fn)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            old = 'the previous checkpoint is unchanged' if fn.exists() else 'no checkpoint was written'
-            raise OSError(e.errno, f"could not write checkpoint {fn} ({e.strerror or e}); {old}") from e
+            old = f'the previous {what} is unchanged' if fn.exists() else f'no {what} was written'
+            raise OSError(e.errno, f"could not write {what} {fn} ({e.strerror or e}); {old}") from e
         raise
+
+def _atomic_save(obj, fn):
+    "`torch.save` `obj` to `fn` through a temporary file and a rename"
+    with atomic_write(fn, 'checkpoint') as tmp, open(tmp, 'wb') as f: torch.save(obj, f)
 
 # %% ../nbs/06_checkpoint.ipynb #64e27f96
 def _model_sig(model):

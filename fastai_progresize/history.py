@@ -15,8 +15,8 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import LRFinder
 from fastai.learner import Recorder
 from .stages import Stage
-from .validate import as_hw
-from .validate import fmt_size
+from .validate import as_hw, fmt_size
+from .checkpoint import atomic_write
 
 # %% auto #0
 __all__ = ['ProgressiveHistory', 'ProgressiveRecorder']
@@ -43,7 +43,7 @@ class ProgressiveHistory:
         "Write `df` to a CSV file"
         fname = Path(fname)
         fname.parent.mkdir(parents=True, exist_ok=True)
-        self.df.to_csv(fname, index=False)
+        with atomic_write(fname, 'CSV file') as tmp: self.df.to_csv(tmp, index=False)
         return fname
 
     _keys = ('rows', 'stage_rows', 'lrs', 'losses', 'xs', 'hws')

@@ -27,9 +27,9 @@ def check_start_hw(start, start_hw, hw, where='', final='size'):
     if h0 > h or w0 > w: raise ValueError(f"`start`{where} ({start!r}) must not be larger than `{final}` ({h}x{w}): the ramp grows")
     if min(h0, w0) < min_start_px:
         what = f' comes to {h0}x{w0} px, which' if isinstance(start, float) else ''
+        hint = f' (a fraction of at least {min_start_px / min(h, w):.2g} of `{final}` {h}x{w})' if isinstance(start, float) else ''
         raise ValueError(f"`start`{where} ({start!r}){what} is below {min_start_px} px a side: images that small carry next to "
-                         f"nothing to learn from; give a `start` of at least {min_start_px} px (a fraction of at least "
-                         f"{min_start_px / min(h, w):.2g} of `{final}` {h}x{w})")
+                         f"nothing to learn from; give a `start` of at least {min_start_px} px{hint}")
     return start_hw
 
 

@@ -148,7 +148,7 @@ class ProgressiveResize(PutBackOnDetach):
         final:int|tuple|None=None, # Last size: px or (h, w); None: the training DataLoader's own size
         ramp_start:float=0.2, # Fraction of training at which the size starts growing
         ramp_end:float=0.8, # Fraction of training at which it reaches `final` (held to the end)
-        step:str='batch', # How often the size may change: 'batch' or 'epoch'
+        step:str='batch', # How often the size may change: 'batch', or 'epoch' (the first epoch at `start`, the last at `final`)
         multiple:int=8, # Sizes between `start` and `final` are rounded to a multiple of this
         max_shapes:int|None=None, # At most this many distinct sizes during the ramp (None: every multiple)
         mode:str='bilinear', # `F.interpolate` mode when the batch is resized here (antialiased when shrinking)

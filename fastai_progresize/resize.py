@@ -18,7 +18,9 @@ from fastai.callback.schedule import LRFinder
 from fastai.torch_core import TensorMask, retain_type
 
 from fastai.vision.augment import AffineCoordTfm, RandomResizedCropGPU
+import warnings
 from .validate import as_hw, check_int, check_num, check_choice, check_bool, check_frac, check_ramp
+from .stages import start_hw_of, check_start_hw
 
 # %% auto #0
 __all__ = ['ramp_value', 'ramp_hw', 'RampProgress', 'resizing_tfms', 'ProgressiveResize']
@@ -68,7 +70,7 @@ class RampProgress:
     "Progress of training in [0, 1], counted over `n_epoch` epochs that may span several consecutive fits"
     def __init__(self,
         n_epoch:int|None=None, # Epochs one ramp spans, across consecutive fits; None: each fit is one ramp
-        step:str='batch', # 'batch': progress moves every batch; 'epoch': only at the start of each epoch
+        step:str='batch', # 'batch': progress moves every batch; 'epoch': once per epoch, from 0 (first epoch) to 1 (last epoch)
     ):
         if n_epoch is not None: n_epoch = check_int(n_epoch, 'n_epoch')
         check_choice(step, 'step', ('batch', 'epoch'))
@@ -81,8 +83,8 @@ class RampProgress:
 
     def at(self, epoch:int, it:int, n_iter:int)->float: # epoch and batch index in this fit, batches per epoch
         "Progress of batch `it` of `epoch` in this fit (0 to 1)"
-        frac = 0 if self.step == 'epoch' else it / max(n_iter, 1)
-        return min((self.done + epoch + frac) / self.total, 1.)
+        if self.step == 'epoch': return 1. if self.total <= 1 else min((self.done + epoch) / (self.total - 1), 1.)
+        return min((self.done + epoch + it / max(n_iter, 1)) / self.total, 1.)
 
     def epochs(self, epoch:int, it:int, n_iter:int)->float:
         "Fractional epoch of batch `it`, counted from the start of the ramp"
@@ -146,7 +148,7 @@ class ProgressiveResize(PutBackOnDetach):
         final:int|tuple|None=None, # Last size: px or (h, w); None: the training DataLoader's own size
         ramp_start:float=0.2, # Fraction of training at which the size starts growing
         ramp_end:float=0.8, # Fraction of training at which it reaches `final` (held to the end)
-        step:str='batch', # How often the size may change: 'batch' or 'epoch'
+        step:str='batch', # How often the size may change: 'batch', or 'epoch' (the first epoch at `start`, the last at `final`)
         multiple:int=8, # Sizes between `start` and `final` are rounded to a multiple of this
         max_shapes:int|None=None, # At most this many distinct sizes during the ramp (None: every multiple)
         mode:str='bilinear', # `F.interpolate` mode when the batch is resized here (antialiased when shrinking)
@@ -154,10 +156,11 @@ class ProgressiveResize(PutBackOnDetach):
         n_epoch:int|None=None, # Epochs one ramp spans across consecutive fits (`fine_tune(e)`: `e + freeze_epochs`); None: per fit
         dry_run:bool=True, # On CUDA, one forward and backward pass at `final` size first, to reserve its memory
     ):
-        if isinstance(start, float):
-            check_num(start, 'start', hi=1., hi_ok=False)  # a fraction of `final`
-        else: as_hw(start, name='start')
-        if final is not None: final = as_hw(final, name='final')
+        if isinstance(start, float): check_num(start, 'start', hi=1., hi_ok=False)  # a fraction of `final`
+        else: check_start_hw(start, as_hw(start, name='start'), (math.inf, math.inf))
+        if final is not None:
+            final = as_hw(final, name='final')
+            check_start_hw(start, start_hw_of(start, final), final, final='final')
         check_ramp(ramp_start, ramp_end)
         check_int(multiple, 'multiple')
         if max_shapes is not None: check_int(max_shapes, 'max_shapes', lo=2)
@@ -191,12 +194,8 @@ class ProgressiveResize(PutBackOnDetach):
         return pd.DataFrame(self.log, columns=['pct', 'epoch', 'h', 'w'])
 
     def _plan(self):
-        "Work out `start_hw` from `start` and `final_hw`, and check the pair"
-        (h,w),m = self.final_hw,self.multiple
-        if isinstance(self.start, float): self.start_hw = (_round_to(self.start*h, m, min(m, h), h), _round_to(self.start*w, m, min(m, w), w))
-        else: self.start_hw = as_hw(self.start, name='start')
-        if self.start_hw[0] > h or self.start_hw[1] > w:
-            raise ValueError(f"`start` ({self.start}) must not be larger than `final` ({self.final_hw}): the ramp only grows")
+        "Work out `start_hw` from `start` and `final_hw` (as `Stage.start_hw` does), and check the pair"
+        self.start_hw = check_start_hw(self.start, start_hw_of(self.start, self.final_hw), self.final_hw, final='final')
 
     def _next(self, it, n_iter=1):
         "Set the resizing transforms to the size planned for batch `it` of this epoch, before it is drawn"
@@ -208,6 +207,9 @@ class ProgressiveResize(PutBackOnDetach):
         self.active = not any(isinstance(c, LRFinder) for c in self.learn.cbs)
         if not self.active: return
         self.ramp.begin_fit(self.learn.n_epoch)
+        if self.ramp.step == 'epoch' and self.ramp.total <= 1:
+            warnings.warn("ProgressiveResize(step='epoch') in a ramp of 1 epoch: the size cannot grow between epochs, so the "
+                          "epoch trains at the final size; use step='batch' to grow it within the epoch")
         if self.ramp.done == 0: self.log = []
         tfms = resizing_tfms(self.dls.train)
         self._orig = {t: t.size for t in tfms}

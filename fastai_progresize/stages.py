@@ -13,16 +13,37 @@ from .validate import is_int, is_num, listy, stage_where, check_int, check_num, 
 # %% auto #0
 __all__ = ['Stage', 'stages_from_lists']
 
+# %% ../nbs/01_stages.ipynb #b97333e0
+min_start_px = 8  # the smallest side an in-fit ramp may start from
+
+def start_hw_of(start, hw):
+    "The (h, w) that an in-fit ramp to `hw` starts at: `start` itself (px or (h, w)), or a fraction of `hw`, each side rounded to the nearest px (so the aspect ratio stays)"
+    if isinstance(start, float): return tuple(max(1, math.floor(start * v + 0.5)) for v in hw)
+    return as_hw(start, name='start')
+
+def check_start_hw(start, start_hw, hw, where='', final='size'):
+    "Check that `start_hw` (what `start` comes to) is no larger than `hw` and at least `min_start_px` a side"
+    (h0,w0),(h,w) = start_hw,hw
+    if h0 > h or w0 > w: raise ValueError(f"`start`{where} ({start!r}) must not be larger than `{final}` ({h}x{w}): the ramp grows")
+    if min(h0, w0) < min_start_px:
+        what = f' comes to {h0}x{w0} px, which' if isinstance(start, float) else ''
+        hint = f' (a fraction of at least {min_start_px / min(h, w):.2g} of `{final}` {h}x{w})' if isinstance(start, float) else ''
+        raise ValueError(f"`start`{where} ({start!r}){what} is below {min_start_px} px a side: images that small carry next to "
+                         f"nothing to learn from; give a `start` of at least {min_start_px} px{hint}")
+    return start_hw
+
+
 # %% ../nbs/01_stages.ipynb #10d8702a
 _methods = ('one_cycle', 'fine_tune')
 
 
 def _check_start(start, hw, where=''):
     "The start of an in-fit ramp to the size `hw`: None, a size no larger than `hw`, or a fraction of it in (0, 1)"
-    if start is None or isinstance(start, float): return start if start is None else check_num(start, 'start', where, hi=1., hi_ok=False)
-    h,w = as_hw(start, where, 'start')
-    if h > hw[0] or w > hw[1]: raise ValueError(f"`start`{where} ({start!r}) must not be larger than `size` ({hw[0]}x{hw[1]}): the ramp grows")
-    return tuple(start) if isinstance(start, (tuple, list)) else int(start)
+    if start is None: return None
+    if isinstance(start, float): check_num(start, 'start', where, hi=1., hi_ok=False)
+    else: as_hw(start, where, 'start')
+    check_start_hw(start, start_hw_of(start, hw), hw, where, 'size')
+    return start if isinstance(start, float) else tuple(start) if isinstance(start, (tuple, list)) else int(start)
 
 def _check_reg(reg, in_fit, where=''):
     "`reg` as a dict of regularization values (pairs of (start, end) values for an in-fit stage), or None"
@@ -75,10 +96,8 @@ class Stage:
     def in_fit(self): "Whether the batches grow from `start` to `size` within the stage"; return self.start is not None
     @property
     def start_hw(self):
-        "The (h, w) an in-fit stage starts at, or `hw`"
-        if self.start is None: return self.hw
-        if isinstance(self.start, float): return tuple(max(1, round(v * self.start)) for v in self.hw)
-        return as_hw(self.start)
+        "The (h, w) an in-fit stage starts at (what `ProgressiveResize` trains its first batches at), or `hw`"
+        return self.hw if self.start is None else start_hw_of(self.start, self.hw)
     @property
     def label(self):
         "The size as text, such as '128px', '128x160px' or, in fit, '64->128px'"
@@ -127,6 +146,11 @@ def stages_of(sizes, epochs, lr, bs, later, freeze_epochs):
     "The run's stages, from a schedule (anything with `.stages`) or from lists"
     st = getattr(sizes, 'stages', None)
     if st is None and listy(sizes) and len(sizes) and all(hasattr(s, 'epochs') for s in sizes): st = sizes
+    if st is None and listy(sizes):
+        if not len(sizes): raise ValueError("`sizes` is empty: give one size per stage, such as [128, 224], or a list of `Stage` objects")
+        kinds = [hasattr(s, 'epochs') for s in sizes]
+        if any(kinds): raise TypeError(f"`sizes` mixes `Stage` objects (item {kinds.index(True)+1}) with plain sizes (item "
+                                       f"{kinds.index(False)+1}): give either sizes (with `epochs` and `lr`) or only `Stage` objects")
     if st is None:
         if epochs is None or lr is None:
             raise TypeError("fit_progressive needs `epochs` and `lr` (one value for every stage, or one per stage) "

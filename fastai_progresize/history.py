@@ -205,6 +205,7 @@ def plot(self:ProgressiveHistory,
     if mets:
         ax = axs[0, 1]
         for m in mets: ax.plot(x, df[m], 'o-', label=m)
+        if ((df[mets] >= 0) & (df[mets] <= 1)).all().all(): ax.set_ylim(-0.02, 1.02)  # shares, such as accuracy: their whole range
         _mark_stages(self, ax); _mark_deadline(self, ax)
         ax.set_xlabel('epoch'); ax.set_ylabel('metric'); ax.legend()
     fig.tight_layout()

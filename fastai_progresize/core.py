@@ -36,10 +36,11 @@ def fit_progressive(self:Learner,
     div_final:float=None, # Final lr is lr/div_final; None: fastai's 1e5
     lr_mult:float=None, # `fine_tune`'s ratio of the head's lr to the body's; None: 100
     reset_opt:bool=False, # Reset the optimizer's state at the start of every fit
+    seconds:float=None, # Time budget of the training: shared by the stages by planned cost (epochs x pixels), each one `fit_one_cycle` ended by its clock
 )->ProgressiveHistory: # Also kept as `learn.progressive_history`
     "Train at each size in turn: stage 1 with `fit_one_cycle`, later stages with `fine_tune` (or `later`)"
     run = ProgressiveRun(learn=self, stages=stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls=get_dls, build_dls=build_dls,
-                         csv=csv, checkpoint=checkpoint, resume=resume,
+                         csv=csv, checkpoint=checkpoint, resume=resume, seconds=seconds,
                          fit_kw=dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt))
     saved = run.load()
     run.check(saved)

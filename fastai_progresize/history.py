@@ -19,7 +19,7 @@ from .validate import as_hw, fmt_size
 from .checkpoint import atomic_write
 
 # %% auto #0
-__all__ = ['ProgressiveHistory', 'ProgressiveRecorder']
+__all__ = ['ProgressiveHistory', 'ProgressiveRecorder', 'deadline_x']
 
 # %% ../nbs/05_history.ipynb #b7d37e2a
 class ProgressiveHistory:
@@ -29,6 +29,8 @@ class ProgressiveHistory:
         self.rows, self.stage_rows = [], []
         self.lrs, self.losses, self.xs, self.hws = [], [], [], []  # per training step; `xs` counts epochs into the run
         self.test_size = None  # the choice of `Learner.choose_test_size` after the run, as a dict
+        self.metric_names = []  # the metrics the recorder saw (`learn.recorder.metric_names`, losses and time left out)
+        self.seconds = None  # the run's time budget (`fit_progressive(..., seconds=)`), if it had one
 
     @property
     def df(self)->pd.DataFrame: "One row per epoch of every fit"; return pd.DataFrame(self.rows)
@@ -46,15 +48,16 @@ class ProgressiveHistory:
         with atomic_write(fname, 'CSV file') as tmp: self.df.to_csv(tmp, index=False)
         return fname
 
-    _keys = ('rows', 'stage_rows', 'lrs', 'losses', 'xs', 'hws')
+    _keys = ('rows', 'stage_rows', 'lrs', 'losses', 'xs', 'hws', 'metric_names')
     def state_dict(self):
         "Everything recorded so far, as plain Python objects (for checkpoints)"
-        return dict(stages=[s.as_dict() for s in self.stages], test_size=self.test_size, **{k: getattr(self, k) for k in self._keys})
+        return dict(stages=[s.as_dict() for s in self.stages], test_size=self.test_size, seconds=self.seconds,
+                    **{k: getattr(self, k) for k in self._keys})
     def load_state_dict(self, d):
         "Restore what `state_dict` returned"
         self.stages = L(Stage(**s) for s in d['stages'])
         for k in self._keys: setattr(self, k, [dict(o) if isinstance(o, dict) else o for o in d.get(k, [])])
-        self.test_size = d.get('test_size')
+        self.test_size, self.seconds = d.get('test_size'), d.get('seconds')
         return self
 
     def __repr__(self):
@@ -122,6 +125,9 @@ class ProgressiveRecorder(Callback):
         if not (self.active and self.trained): return
         names = [n for n in self.learn.recorder.metric_names[1:] if n != 'time']
         vals = [float(v) if v is not None else math.nan for v in self.learn.final_record]
+        if getattr(self.learn.recorder, 'cancel_train', False) and len(vals) < len(names):  # fastai logs no train loss for a
+            vals.insert(0, float(self.learn.smooth_loss))  # cancelled training phase (a time budget's last, partial epoch)
+        self.history.metric_names = [n for n in names if n not in ('train_loss', 'valid_loss')]
         row = dict(stage=self.stage_idx + 1, size=fmt_size(self.stage.size), bs=self.bs, phase=self.phase,
                    epoch=self.history.n_epochs, **dict(zip(names, vals)), time=time.perf_counter() - self.t0,
                    train_px=None if self.last_hw is None else fmt_size(self.last_hw))
@@ -154,6 +160,24 @@ def _draw_sizes(h, ax):
     ax2.set_ylabel('image side (px)', color='grey')
     ax2.set_ylim(0, max(p[1] for p in pts) * 1.1)
 
+def deadline_x(h):
+    "Where the run's time budget `h.seconds` ends on the epoch axis, from each stage's training time; None without a budget"
+    if h.seconds is None or not h.stage_rows: return None
+    starts = [r['start_epoch'] for r in h.stage_rows]
+    ends, t = starts[1:] + [h.n_epochs], 0.
+    for r,a,b in zip(h.stage_rows, starts, ends):
+        dt = r.get('train_time', math.nan)
+        if not dt > 0: return None
+        if t + dt >= h.seconds or r is h.stage_rows[-1]: return a + (b - a) * (h.seconds - t) / dt
+        t += dt
+
+def _mark_deadline(h, ax):
+    "A red line where the time budget ends, widening the x axis to show it"
+    x = deadline_x(h)
+    if x is None: return
+    ax.axvline(x, color='red', ls=':', lw=1.5, label=f'budget {h.seconds:g} s')
+    ax.set_xlim(0, max(h.n_epochs, x * 1.02))
+
 def _check_recorded(h, what):
     if what: return
     if h.stage_rows: raise ValueError(f"No epoch finished: the run stopped in stage {len(h.stage_rows)} before the end of "
@@ -169,20 +193,21 @@ def plot(self:ProgressiveHistory,
     "Losses (and metrics) across the whole run, with stage boundaries and sizes marked"
     df = self.df
     _check_recorded(self, len(df))
-    mets = [c for c in df.columns if c not in ('stage', 'size', 'bs', 'phase', 'epoch', 'train_loss', 'valid_loss', 'time')] if metrics else []
+    mets = [m for m in self.metric_names if m in df] if metrics else []
     fig, axs = plt.subplots(1, 2 if mets else 1, figsize=figsize or ((11, 3.6) if mets else (6, 3.6)), squeeze=False)
     ax = axs[0, 0]
     ax.plot(self.xs, self.losses, lw=1, alpha=0.8, label='train (smoothed)')
     x = df['epoch'] + 1
     if 'valid_loss' in df: ax.plot(x, df['valid_loss'], 'o-', label='valid')
+    _mark_stages(self, ax); _mark_deadline(self, ax)
     ax.set_xlabel('epoch'); ax.set_ylabel('loss'); ax.legend()
-    _mark_stages(self, ax)
     _draw_sizes(self, ax)
     if mets:
         ax = axs[0, 1]
         for m in mets: ax.plot(x, df[m], 'o-', label=m)
+        if ((df[mets] >= 0) & (df[mets] <= 1)).all().all(): ax.set_ylim(-0.02, 1.02)  # shares, such as accuracy: their whole range
+        _mark_stages(self, ax); _mark_deadline(self, ax)
         ax.set_xlabel('epoch'); ax.set_ylabel('metric'); ax.legend()
-        _mark_stages(self, ax)
     fig.tight_layout()
     return fig
 

@@ -18,12 +18,14 @@ from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_c
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
 from .calibrate import CALIBRATE_METHODS
+from .budget import TimeBudget
 
 # %% auto #0
-__all__ = []
+__all__ = ['max_epochs', 'check_seconds', 'stage_cost']
 
 # %% ../nbs/06a_run.ipynb #b6fb3d2c
 _cycle_keys = ('pct_start', 'div', 'div_final', 'wd', 'moms', 'cbs', 'reset_opt')
+max_epochs = 1000  # the epoch bound of a stage's fit under a time budget: the clock ends it
 _reg_keys = ('dropout', 'drop_path', 'mix_alpha', 'min_scale', 'aug')  # what `ProgressiveRegularize` sets
 
 def _takes(f, name):
@@ -50,6 +52,23 @@ def _clean_up(learn, logger, s):
     learn._end_cleanup()
     if s.method == 'fine_tune' and learn.opt is not None and learn.opt.frozen_idx: learn.unfreeze()
 
+def check_seconds(seconds, stages):
+    "`seconds` as a float, or None; every stage must be a one-cycle stage (a budget drives one `fit_one_cycle` per stage)"
+    if seconds is None: return None
+    seconds = float(check_num(seconds, 'seconds'))
+    for i,s in enumerate(stages):
+        if s.method != 'one_cycle':
+            raise ValueError(f"`seconds` ({seconds:g}) drives one fit_one_cycle per stage, but stage {i+1}/{len(stages)} "
+                             f"(size {s.size!r}) is a 'fine_tune' stage: pass later='one_cycle'")
+    return seconds
+
+def stage_cost(s):
+    "The planned cost of stage `s`: epochs x pixels, an in-fit stage's pixels averaged over its ramp"
+    a1 = s.hw[0] * s.hw[1]
+    if not s.in_fit: return s.total_epochs * a1
+    a0, (r0, r1) = s.start_hw[0] * s.start_hw[1], s.ramp
+    return s.total_epochs * (r0 * a0 + (r1 - r0) * (a0 + a1) / 2 + (1 - r1) * a1)
+
 def _check_csv(csv):
     csv = Path(csv)
     if csv.is_dir(): raise ValueError(f"`csv` names a folder, {csv}; pass a file name such as {csv/'history.csv'}")
@@ -59,8 +78,9 @@ def _check_csv(csv):
 # %% ../nbs/06a_run.ipynb #ccc04d63
 class ProgressiveRun:
     "One progressive run of `learn`: its stages, `get_dls`, reference facts, history, recorder, checkpoint and csv"
-    def __init__(self, *, learn, stages, get_dls=None, build_dls='upfront', csv=None, checkpoint=False, resume=False, fit_kw=None):
+    def __init__(self, *, learn, stages, get_dls=None, build_dls='upfront', csv=None, checkpoint=False, resume=False, fit_kw=None, seconds=None):
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
+        self.seconds = check_seconds(seconds, self.stages)
         self.get_dls = check_get_dls(ifnone(get_dls, getattr(learn, 'get_dls', None)))
         self.build_dls = check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
         check_bool(resume, 'resume')
@@ -75,6 +95,7 @@ class ProgressiveRun:
         self.model_facts = dls_facts(learn.dls) if getattr(learn, 'dls', None) is not None else None
         self.ref, self.data, self.built = None, None, [None] * self.n
         self.hist = ProgressiveHistory(self.stages)
+        self.hist.seconds = self.seconds
         self.rec = ProgressiveRecorder(self.hist)
         self.extras = [{k: v for k,v in (s.reg or {}).items() if not s.in_fit and _takes(self.get_dls, k)} for s in self.stages]
         self.stage_cbs = [self.callbacks(i) for i in range(self.n)]
@@ -83,6 +104,13 @@ class ProgressiveRun:
                           "with Learner(dls, xresnet50())), so their frozen epochs train every parameter, and the history "
                           "records them as 'unfrozen'. Pass a `splitter` that separates body and head, freeze_epochs=0, "
                           "or later='one_cycle'")
+
+    def budget(self, i):
+        "Seconds for stage `i`: what the budget has left after the stages already trained, shared by planned cost"
+        if self.seconds is None: return None
+        spent = sum(r['train_time'] for r in self.hist.stage_rows if r['stage'] <= i and r['train_time'] > 0)
+        costs = [stage_cost(s) for s in self.stages[i:]]
+        return max(self.seconds - spent, 0.) * costs[0] / sum(costs) or 1e-3
 
     def where(self, i): return f"stage {i+1}/{self.n} (size {self.stages[i].size!r}, bs {self.bss[i]})"
 
@@ -140,6 +168,7 @@ class ProgressiveRun:
         "Put the checkpoint back; the first stage to train"
         if saved is None: return 0
         restore_checkpoint(self.learn, saved, self.hist)
+        self.hist.seconds = self.seconds  # this call's budget; the finished stages' train_time is spent
         start = saved['next_stage']
         self.learn.logger(f"Resuming from {self.ck}: stages 1-{start} of {self.n} had finished" if start < self.n else
                           f"{self.ck} holds a finished run: nothing left to train")
@@ -150,25 +179,31 @@ class ProgressiveRun:
 def _fit(self:ProgressiveRun, i, dls, t_switch):
     "Attach stage `i`'s `dls`, announce the stage and train it; False when a callback cancelled it"
     s, learn, hist = self.stages[i], self.learn, self.hist
-    learn.dls, bs = dls, dls.train.bs
+    learn.dls, bs, budget = dls, dls.train.bs, self.budget(i)
     hist.stage_rows.append(dict(stage=i+1, size=fmt_size(s.size), start=fmt_size(s.start_hw) if s.in_fit else None,
-                                bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen,
-                                lr=s.lr, start_epoch=hist.n_epochs, switch_time=t_switch, train_time=math.nan, batch_hw=None))
-    learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {_how(s)}")
+                                bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen, lr=s.lr, start_epoch=hist.n_epochs,
+                                switch_time=t_switch, train_time=math.nan, budget_s=math.nan if budget is None else budget, batch_hw=None))
+    how = _how(s) if budget is None else f"fit_one_cycle({s.lr:g}) for {budget:.1f} s of the time budget"
+    learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {how}")
     self.rec.start_stage(i, s, bs, check_size=not s.in_fit)
     logger, t0 = learn.logger, time.perf_counter()
-    cbs = [*L(self.fit_kw.get('cbs')), *self.stage_cbs[i]]
+    tb = None if budget is None else TimeBudget(budget)
+    cbs = [*L(self.fit_kw.get('cbs')), *self.stage_cbs[i], *L(tb)]
     kw = self.fit_kw | (dict(cbs=cbs) if cbs else {})
     try:
-        if s.method == 'one_cycle': learn.fit_one_cycle(s.epochs, s.lr, **{k:v for k,v in kw.items() if k in _cycle_keys})
+        if s.method == 'one_cycle':
+            learn.fit_one_cycle(s.epochs if tb is None else max_epochs, s.lr, **{k:v for k,v in kw.items() if k in _cycle_keys})
         else: learn.fine_tune(s.epochs, s.lr, freeze_epochs=s.freeze_epochs, **kw)
     except BaseException:
         _clean_up(learn, logger, s)
         raise
     finally: self.rec.end_stage()
-    hw = self.rec.batch_hw
-    hist.stage_rows[-1].update(train_time=time.perf_counter() - t0, batch_hw=None if hw is None else f'{hw[0]}x{hw[1]}',
-                               frozen=sum(r['stage'] == i+1 and r['phase'] == 'frozen' for r in hist.rows))
+    if tb is not None and tb.stopped_at is not None: self.rec.cancelled = False  # the budget ended the fit, as planned
+    # what really trained: epochs of each phase, and the size of the first training batch (an in-fit stage's start)
+    rows, first = [r for r in hist.rows if r['stage'] == i+1], self.rec.batch_hw
+    hist.stage_rows[-1].update(train_time=time.perf_counter() - t0, batch_hw=None if first is None else fmt_size(first),
+                               epochs=sum(r['phase'] != 'frozen' for r in rows), frozen=sum(r['phase'] == 'frozen' for r in rows))
+    if s.in_fit and first is not None: hist.stage_rows[-1]['start'] = fmt_size(first)
     if num_distrib():
         from fastai_progresize.distributed import sync_history
         sync_history(hist)

@@ -182,8 +182,7 @@ def _first_diff(a, b):
 
 def check_stale(p):
     "Re-execute notebook `p` (slow cells included) and compare each cell's stored output with what it prints now"
-    from execnb.shell import CaptureShell
-    from execnb.nbio import read_nb
+    from execnb.shell import CaptureShell, read_nb
     nb, cwd = read_nb(p), os.getcwd()
     os.chdir(p.parent)
     try:
@@ -223,7 +222,7 @@ def _self_test():
 _self_test()
 
 args = sys.argv[1:]
-to_run = [] if '--no-run' in args else ['index.ipynb'] + [Path(a).name for a, b in zip([''] + args, args) if a == '--run']
+to_run = [] if '--no-run' in args else ['index.ipynb'] + [Path(b).name for a, b in zip([''] + args, args) if a == '--run']
 to_run = [nbs/n for n in dict.fromkeys(to_run)]
 for p in to_run: check_stale(p)
 

@@ -19,7 +19,7 @@ from .validate import as_hw, fmt_size
 from .checkpoint import atomic_write
 
 # %% auto #0
-__all__ = ['ProgressiveHistory', 'ProgressiveRecorder', 'deadline_x']
+__all__ = ['ProgressiveHistory', 'ProgressiveRecorder']
 
 # %% ../nbs/05_history.ipynb #b7d37e2a
 class ProgressiveHistory:
@@ -139,7 +139,7 @@ class ProgressiveRecorder(Callback):
     def after_fit(self):
         if self.active: self.n_fit += 1
 
-# %% ../nbs/05_history.ipynb #5bff948c
+# %% ../nbs/05_history.ipynb #55e94cc7
 def _mark_stages(h, ax):
     "Draw stage boundaries and size labels on `ax`, whose x axis counts epochs"
     ax.set_xlim(0, h.n_epochs)
@@ -160,6 +160,7 @@ def _draw_sizes(h, ax):
     ax2.set_ylabel('image side (px)', color='grey')
     ax2.set_ylim(0, max(p[1] for p in pts) * 1.1)
 
+# %% ../nbs/05_history.ipynb #ac866878
 def deadline_x(h):
     "Where the run's time budget `h.seconds` ends on the epoch axis, from each stage's training time; None without a budget"
     if h.seconds is None or not h.stage_rows: return None
@@ -171,6 +172,7 @@ def deadline_x(h):
         if t + dt >= h.seconds or r is h.stage_rows[-1]: return a + (b - a) * (h.seconds - t) / dt
         t += dt
 
+# %% ../nbs/05_history.ipynb #fe1cb4f0
 def _mark_deadline(h, ax):
     "A red line where the time budget ends, widening the x axis to show it"
     x = deadline_x(h)

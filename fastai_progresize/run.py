@@ -21,11 +21,13 @@ from .calibrate import CALIBRATE_METHODS
 from .budget import TimeBudget
 
 # %% auto #0
-__all__ = ['max_epochs', 'check_seconds', 'stage_cost']
+__all__ = ['max_epochs']
 
-# %% ../nbs/06a_run.ipynb #b6fb3d2c
+# %% ../nbs/06a_run.ipynb #bc4ac459
 _cycle_keys = ('pct_start', 'div', 'div_final', 'wd', 'moms', 'cbs', 'reset_opt')
+
 max_epochs = 1000  # the epoch bound of a stage's fit under a time budget: the clock ends it
+
 _reg_keys = ('dropout', 'drop_path', 'mix_alpha', 'min_scale', 'aug')  # what `ProgressiveRegularize` sets
 
 def _takes(f, name):
@@ -52,6 +54,7 @@ def _clean_up(learn, logger, s):
     learn._end_cleanup()
     if s.method == 'fine_tune' and learn.opt is not None and learn.opt.frozen_idx: learn.unfreeze()
 
+# %% ../nbs/06a_run.ipynb #3953a57f
 def check_seconds(seconds, stages):
     "`seconds` as a float, or None; every stage must be a one-cycle stage (a budget drives one `fit_one_cycle` per stage)"
     if seconds is None: return None
@@ -69,6 +72,7 @@ def stage_cost(s):
     a0, (r0, r1) = s.start_hw[0] * s.start_hw[1], s.ramp
     return s.total_epochs * (r0 * a0 + (r1 - r0) * (a0 + a1) / 2 + (1 - r1) * a1)
 
+# %% ../nbs/06a_run.ipynb #8c759399
 def _check_csv(csv):
     csv = Path(csv)
     if csv.is_dir(): raise ValueError(f"`csv` names a folder, {csv}; pass a file name such as {csv/'history.csv'}")

@@ -35,6 +35,10 @@ PRESETS = {
                   valid_per_class=4, n_batches=2,
                   budgets=dict(fixed=[1, 2], book=[2, 3], budget_ft=[(4, 1.0), (5, 1.0)], budget_oc=[(2, 0.9), (3, 0.9)],
                                budget_oc_mem=[(2, 0.9), (3, 0.9)], fixed_adam=[1], in_fit=[2])),
+    # the clock-driven fit (`fit_budget`) with and without an in-fit ramp, given the same wall-clock budgets: a few minutes
+    'budget': dict(_common, arch='xresnet18', sizes=[24, 48], bs=32, max_bs=64, candidates=[24, 48], train_per_class=26,
+                   valid_per_class=10, clock='wall', n_batches=4,
+                   budgets=dict(budget_in_fit=[15, 30, 45], budget_fixed=[15, 30, 45])),
     # one GPU, the book's sizes (xresnet50, 128 -> 224): written for a lent GPU machine, about 10 minutes
     'gpu': dict(_common, arch='xresnet50', sizes=[128, 224], bs=64, max_bs=192, candidates=[128, 160, 192, 224],
                 multiple=32, threads=None, num_workers=8, fp16=True, clock='wall', n_batches=8,
@@ -72,8 +76,8 @@ class EpochClock(Callback):
     def __init__(self, c0, t0): self.curve, self.c0, self.t0 = [], c0, t0
     def after_epoch(self):
         if torch.cuda.is_available(): torch.cuda.synchronize()
-        names = [n for n in self.recorder.metric_names[1:] if n != 'time']
-        acc = dict(zip(names, self.recorder.values[-1]))['accuracy']
+        acc = next(m.value for m in self.recorder.metrics if m.name == 'accuracy')  # by name: an epoch whose training was
+        # cancelled (a clock-driven fit's last) records no training loss, so the recorded values shift
         self.curve.append(dict(cpu_s=time.process_time() - self.c0, wall_s=time.perf_counter() - self.t0, accuracy=float(acc)))
 
 def run_one(cfg, plan, seed, get_dls):
@@ -87,11 +91,15 @@ def run_one(cfg, plan, seed, get_dls):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if plan.fit is None: learn.fit_progressive(plan.schedule, get_dls=get_dls)
-        else: plan.fit(learn, get_dls, plan.schedule)
+        else: fitted = plan.fit(learn, get_dls, plan.schedule)
     if torch.cuda.is_available(): torch.cuda.synchronize()
     cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - t0
     acc = clock.curve[-1]['accuracy'] if plan.evaluate is None else float(plan.evaluate(learn, get_dls))
-    return dict(seed=seed, cpu_s=cpu_s, wall_s=wall_s, accuracy=acc, curve=clock.curve, load=os.getloadavg()[0])
+    res = dict(seed=seed, cpu_s=cpu_s, wall_s=wall_s, accuracy=acc, curve=clock.curve, load=os.getloadavg()[0])
+    if plan.budget_s is not None:  # a clock-driven fit: its budget, its own clock and where it stopped
+        res.update(budget_s=plan.budget_s, spent_s=fitted.spent, stopped_at=fitted.stopped_at, epochs=len(clock.curve),
+                   steps=len(fitted.log))
+    return res
 
 def measure_models(cfg, get_dls, opts):
     "One `CostModel` per optimizer: the candidate sizes at `bs`, and the smallest size at the memory rule's batch size"
@@ -128,7 +136,7 @@ def machine_info():
 def _schedule_info(cfg, plan, cms):
     cm = cms[plan.opt or cfg['opt']]
     return dict(schedule=describe(plan.schedule), stages=[s.as_dict() for s in plan.schedule],
-                pixel_cost=plan.schedule.cost(), predicted_s=cm.seconds(plan.schedule))
+                pixel_cost=plan.schedule.cost(), predicted_s=cm.seconds(plan.schedule) if plan.predicted_s is None else plan.predicted_s)
 
 def describe(schedule):
     "Stages as text, such as '2@24/bs256 + ft(1+3)@48'"

@@ -18,6 +18,8 @@ class Plan:
     opt: str = None        # optimizer name (a key of bench.OPTS); None: the preset's
     fit: Callable = None   # fit(learn, get_dls, schedule): train; None: learn.fit_progressive(schedule, get_dls=get_dls)
     evaluate: Callable = None  # evaluate(learn, get_dls) -> accuracy; None: the last epoch's validation accuracy
+    budget_s: float = None     # a clock-driven fit's wall-clock budget: recorded with every run, to compare with its time
+    predicted_s: float = None  # the predicted time when the schedule's own prediction does not apply (a clock-driven fit)
 
 METHODS, LABELS = {}, {}
 
@@ -79,3 +81,23 @@ def in_fit_early(cfg, epochs, cms):
 def in_fit_late(cfg, epochs, cms):
     "As `in_fit`, the ramp from half of training to 90%: more of the run at the small size"
     return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0.5, 0.9)))
+
+def _clock(cfg, seconds, cms, start):
+    "`Learner.fit_budget` on a `BudgetPlan` of `seconds` (a ramp from `start` px, or none): the fit follows the wall clock"
+    from fastai.learner import Learner
+    import fastai_progresize.budget  # noqa: F401 (Learner.plan_budget, Learner.fit_budget)
+    final, cm = cfg['sizes'][-1], cms[cfg['opt']]
+    bp = Learner.plan_budget(None, seconds, final, start=start, bs=cfg['bs'], cost_model=cm, multiple=cfg['multiple'])
+    stage = Stage(final, max(1, round(bp.epochs)), cfg['lr'], cfg['bs'])  # the learner's first DataLoaders: the final size
+    return Plan(ProgressiveSchedule([stage]), budget_s=float(seconds), predicted_s=bp.end,
+                fit=lambda learn, get_dls, schedule: learn.fit_budget(bp, cfg['lr']))
+
+@method('budget_in_fit', 'fit_budget, in-fit ramp')
+def budget_in_fit(cfg, seconds, cms):
+    "`learn.fit_budget(plan)`: one fit that ends when `seconds` of wall time are spent, its batches growing from the first size to the final one between 20% and 80% of the time"
+    return _clock(cfg, seconds, cms, cfg['sizes'][0])
+
+@method('budget_fixed', 'fit_budget, fixed size')
+def budget_fixed(cfg, seconds, cms):
+    "`learn.fit_budget(plan)` at the final size throughout: the same clock-driven fit without a ramp"
+    return _clock(cfg, seconds, cms, None)

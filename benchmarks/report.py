@@ -83,10 +83,33 @@ def run_table(rows, clock):
                      f"{100 * r['d_acc']:+.1f}{'' if r['inside'] else ' *'} |")
     return '\n'.join(lines)
 
+def budget_rows(res):
+    "One row per (method, budget) of the clock-driven runs: accuracy, wall time over the budget, epochs; medians over seeds"
+    rows = []
+    for p in res['plans']:
+        rs = [r for r in res['runs'] if (r['method'], r['arg']) == (p['method'], p['arg']) and r.get('budget_s')]
+        if not rs: continue
+        acc, ratio = [r['accuracy'] for r in rs], [r['wall_s'] / r['budget_s'] for r in rs]
+        rows.append(dict(method=p['method'], budget=rs[0]['budget_s'], n=len(rs), acc=_med(acc), acc_min=min(acc), acc_max=max(acc),
+                         wall_s=_med([r['wall_s'] for r in rs]), ratio=_med(ratio), ratio_min=min(ratio), ratio_max=max(ratio),
+                         epochs=_med([r['epochs'] for r in rs]), steps=_med([r['steps'] for r in rs]), predicted_s=p['predicted_s']))
+    return sorted(rows, key=lambda r: (r['budget'], r['method']))
+
+def budget_table(rows):
+    "Markdown: one line per (budget, method) of the clock-driven runs"
+    lines = ['| budget, s | method | accuracy %, median (min-max) | wall s of the training call, median | wall / budget, median '
+             '(min-max) | plan\'s expected end, s | epochs (validations), median | steps, median |', '|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(f"| {r['budget']:g} | {LABELS.get(r['method'], r['method'])} | {_pct(r['acc'])} ({_pct(r['acc_min'])}-"
+                     f"{_pct(r['acc_max'])}) | {r['wall_s']:.1f} | {r['ratio']:.3f} ({r['ratio_min']:.3f}-{r['ratio_max']:.3f}) | "
+                     f"{r['predicted_s']:.1f} | {r['epochs']:g} | {r['steps']:g} |")
+    return '\n'.join(lines)
+
 def markdown(res):
     "The whole results file as Markdown"
-    c, m, rows = res['config'], res['machine'], summarize(res)
+    c, m, rows, brows = res['config'], res['machine'], summarize(res), budget_rows(res)
     seeds = sorted({r['seed'] for r in res['runs']})
+    has_fixed = any(r['method'] == 'fixed' for r in res['runs'])  # the fixed-size curve that the equal-time summaries need
     errs = [abs(r['pred_ratio'] - 1) for r in rows]
     reached = '\n'.join(f"| {LABELS.get(k, k)} | {'not reached' if v == math.inf else f'{v:.2f}'} |" for k, v in reach(res).items())
     return '\n'.join([
@@ -98,12 +121,15 @@ def markdown(res):
         f"start, {m['load_end'][0]:.1f} at the end; started {res['started']}.", '',
         '## Time per epoch at each size (cost model, measured before training)', '', candidate_table(res), '',
         f"Cost model: {res['cost_models'][c['opt']]['text']}", '',
-        '## Every schedule', '', run_table(rows, c['clock']), '',
+        *(['## Every schedule', '', run_table(rows, c['clock']), '',
         f"Δ acc: each run against its own seed's fixed-size curve interpolated at the run's {c['clock']} time, median "
         f"over seeds (* outside the fixed curve's range: compared with its end). Predicted / measured: the cost model's "
         f"prediction over the measured median; largest error {100 * max(errs):.0f}%, median {100 * _med(errs):.0f}%.", '',
         '## Time to reach the accuracy of the longest fixed run', '',
-        "| method | time / longest fixed run's time (median over seeds) |", '|---|---|', reached, ''])
+        "| method | time / longest fixed run's time (median over seeds) |", '|---|---|', reached, ''] if has_fixed else []),
+        *(['## Clock-driven fits (`fit_budget`) at each budget', '', budget_table(brows), '',
+           "Wall / budget: the training call's wall seconds (the learner's setup for the fit, every epoch's validation "
+           "included) over the budget given to `fit_budget`; medians and min-max over seeds.", ''] if brows else [])])
 
 def plot(res):
     "Accuracy against time: the fixed-size curve as a line (seeds faint), each method's budgets as points with seed spread"
@@ -115,7 +141,7 @@ def plot(res):
     for s in sorted({r['seed'] for r in res['runs']}):
         pts = fixed_curve(res['runs'], s, key, 1 / res.get('n_classes', 10))[1:]
         ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], color='k', alpha=0.2, lw=1)
-    ax.plot([r['t'] for r in fx], [100 * r['acc'] for r in fx], 'k-o', lw=2, label='fixed size (median)')
+    if fx: ax.plot([r['t'] for r in fx], [100 * r['acc'] for r in fx], 'k-o', lw=2, label='fixed size (median)')
     for i, m in enumerate(dict.fromkeys(r['method'] for r in rows if r['method'] != 'fixed')):
         rs = [r for r in rows if r['method'] == m]
         ax.errorbar([r['t'] for r in rs], [100 * r['acc'] for r in rs], fmt='o', color=f'C{i}', capsize=3, ms=7,

@@ -45,6 +45,7 @@ def build(seed, a):
 
 def run_seed(seed, a):
     import torch
+    import fastai_progresize.calibrate  # noqa: F401 (adds Learner.choose_test_size)
     t0 = time.process_time()
     learn, hold = build(seed, a)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, a.lr)

@@ -45,11 +45,11 @@ class _BudgetStop(Callback):
         if self.budget._stop_fit: raise CancelFitException()
 
 def _sync(learn, *vals):
-    "`vals` as rank 0 has them: broadcast when training runs in several processes, so that every rank stops at the same step"
+    "The largest of every rank's `vals` (stop flags, progress) when training runs in several processes: all ranks stop at the same step, in time for the slowest"
     if num_distrib() <= 1 or not (dist.is_available() and dist.is_initialized()): return list(vals)
     dev = getattr(learn.dls, 'device', None) if dist.get_backend() == 'nccl' else 'cpu'
     t = torch.tensor(vals, dtype=torch.float64, device=dev)
-    dist.broadcast(t, src=0)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t.tolist()
 
 class TimeBudget(PutBackOnDetach):
@@ -115,7 +115,7 @@ class TimeBudget(PutBackOnDetach):
         self.pct = 0.
 
     def before_train(self):
-        "Progress of the epoch's first step, as rank 0 has it"
+        "Progress of the epoch's first step, the furthest of all ranks'"
         if not self.active: return
         self.pct, = _sync(self.learn, max(self.pct, self._progress(self.spent, len(self.dl))))
         self.learn.pct_train = self.pct
@@ -215,7 +215,7 @@ def plan_budget(self:Learner,
     cost_model:CostModel|None=None, # Measured step costs; None: measured now, with `get_dls`, at the first and final sizes
     get_dls:callable=None, # `get_dls(bs=..., size=...)` for the measurement; default `learn.get_dls`, or the learner's own dls at `size` without a ramp
     multiple:int=8, # Ramp sizes are rounded to a multiple of this, as in `ProgressiveResize`
-    n_batches:int=3, # Timed steps per size when measuring
+    n_batches:int=5, # Timed steps per size when measuring (the training DataLoader needs as many batches)
 )->BudgetPlan: # `show()` says what the budget buys
     "Predict what `seconds` of training buy: epochs at each size and the expected end; refuse a budget under one epoch at `size`"
     seconds, final = check_num(seconds, 'seconds'), as_hw(size)

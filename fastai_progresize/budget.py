@@ -19,6 +19,7 @@ from .validate import as_hw, check_int, check_num, check_ramp
 from .resize import ProgressiveResize, RampProgress, ramp_hw, PutBackOnDetach
 from .regularize import ProgressiveRegularize
 from .cost import CostModel, measure_cost
+from .stages import start_hw_of, check_start_hw
 
 # %% auto #0
 __all__ = ['TimeBudget', 'BudgetPlan']
@@ -221,12 +222,10 @@ def plan_budget(self:Learner,
     seconds, final = check_num(seconds, 'seconds'), as_hw(size)
     ramp, multiple = check_ramp(ramp_start, ramp_end), check_int(multiple, 'multiple')
     if start is None: start_hw = None
-    elif isinstance(start, float):
-        check_num(start, 'start', hi=1., hi_ok=False)
-        start_hw = tuple(max(multiple, multiple * round(start * v / multiple)) for v in final)
-    else: start_hw = as_hw(start, name='start')
-    if start_hw is not None and (start_hw[0] > final[0] or start_hw[1] > final[1]):
-        raise ValueError(f"`start` ({start}) must not be larger than `size` ({size}): the ramp only grows")
+    else:  # the rule of `Stage.start_hw` and `ProgressiveResize`: what the plan says is what trains
+        if isinstance(start, float): check_num(start, 'start', hi=1., hi_ok=False)
+        start_hw = start_hw_of(start, final)
+        check_start_hw(start, start_hw, final)
     if not (cost_model is None or isinstance(cost_model, CostModel)):
         raise TypeError(f"`cost_model` must be a `CostModel` (from `measure_cost`), got {cost_model!r}")
     if bs is None: bs = getattr(getattr(self, 'dls', None), 'bs', None) if cost_model is None else cost_model.bs

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_cost.ipynb #0edfe6da
 from __future__ import annotations
-import math, time
+import math, time, platform, warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -16,13 +16,14 @@ from fastai.callback.core import Callback, CancelTrainException, CancelValidExce
 from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
-from .validate import as_hw, check_int, check_choice
+from .validate import as_hw, check_int, check_choice, noted
+from .checks import check_get_dls
 from .checkpoint import learner_kept
 from .resize import ramp_hw
 from .schedule import ProgressiveSchedule
 
 # %% auto #0
-__all__ = ['CostModel', 'measure_cost']
+__all__ = ['machine_info', 'machine_text', 'CostModel', 'measure_cost', 'CostReport']
 
 # %% ../nbs/03_cost.ipynb #8aad5ae7
 _terms = ('per_pixel', 'per_image', 'per_batch')
@@ -53,6 +54,24 @@ def _corrected(c, px_m, bs_m, t_m, px, bs):
     return _pred(c, px, bs) * float(np.interp(px, px_m[sel][order], ratio[order]))
 
 # %% ../nbs/03_cost.ipynb #d0e270ee
+def _cpu_name():
+    "The CPU's model name, as the system reports it"
+    try:
+        for l in open('/proc/cpuinfo'):
+            if l.startswith('model name'): return l.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def machine_info(device=None)->dict:
+    "Device, CPU and GPU names, threads, and the torch and fastai versions: what a timing depends on"
+    import fastai
+    dev = torch.device(device if device is not None else 'cpu')
+    gpu = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None
+    return dict(device=str(dev), gpu=gpu, cpu=_cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__)
+
+def machine_text(m): return (f"{m.get('device')}" + (f" ({m['gpu']})" if m.get('gpu') else '') + f", {m.get('cpu')}, {m.get('threads')} threads, "
+                             f"torch {m.get('torch')}, fastai {m.get('fastai')}")
+
 class CostModel:
     "Seconds per training step, validation batch and epoch measured at some sizes, fitted to predict any size and batch size"
     def __init__(self,
@@ -61,6 +80,8 @@ class CostModel:
         n_valid:int, # Validation items: the default of `n_valid`
         clock:str='wall', # Which clock measured the seconds: 'wall' or 'cpu'
         bs:int|None=None, # Batch size of stages with bs=None (the learner's); default the last measured
+        machine:dict|None=None, # Where it was measured: device, CPU/GPU name, threads, torch and fastai versions (`measure_cost` fills it)
+        margin:float=1.25, # Predictions at sides more than this factor beyond the measured sizes, or at unmeasured batch sizes, warn
     ):
         cols = ['h', 'w', 'bs', 'val_bs', 'train_s', 'valid_s', 'epoch_s']
         if not isinstance(df, pd.DataFrame) or not len(df) or set(cols) - set(df.columns):
@@ -71,22 +92,40 @@ class CostModel:
         px = df['h'] * df['w']
         self.train, self.valid = _fit(px, df['bs'], df['train_s']), _fit(px, df['val_bs'], df['valid_s'])
         self.epoch_s = float(df['epoch_s'].median())
+        self.machine, self.margin, self._warned = dict(machine or {}), float(margin), set()
+
+    def _check_range(self, h, w, bs, col):
+        "Warn (once per kind) when predicting beyond the measured sizes by more than `margin`, or at an unmeasured batch size"
+        px, d = h * w, self.df
+        lo, hi = (d['h'] * d['w']).min(), (d['h'] * d['w']).max()
+        why = ('smaller' if px < lo / self.margin**2 else 'larger' if px > hi * self.margin**2 else None,
+               None if bs in set(d[col]) else bs)
+        if why == (None, None) or (col, why) in self._warned: return
+        self._warned.add((col, why))
+        sizes = sorted(set(zip(d['h'], d['w'])))
+        warnings.warn(f"CostModel extrapolates: predicting at {h}x{w} px, bs {bs}, but it measured only sizes "
+                      f"{', '.join(f'{a}x{b}' for a,b in sizes)} at bs {sorted(set(int(b) for b in d[col]))}; such predictions can be "
+                      f"far off (a model measured at 16-24 px underestimated a 256 px epoch by 2.6x): measure at the sizes and "
+                      f"batch sizes you will train at (`measure_cost`)", stacklevel=3)
 
     def step_seconds(self, size, bs:int)->float:
         "Predicted seconds of one training step on `bs` images at `size`"
-        h,w = as_hw(size); d = self.df
-        return _corrected(self.train, d['h'] * d['w'], d['bs'], d['train_s'], h * w, check_int(bs, 'bs'))
+        h,w = as_hw(size); d = self.df; bs = check_int(bs, 'bs')
+        self._check_range(h, w, bs, 'bs')
+        return _corrected(self.train, d['h'] * d['w'], d['bs'], d['train_s'], h * w, bs)
     def valid_seconds(self, size, bs:int)->float:
         "Predicted seconds of one validation batch of `bs` images at `size`"
-        h,w = as_hw(size); d = self.df
-        return _corrected(self.valid, d['h'] * d['w'], d['val_bs'], d['valid_s'], h * w, check_int(bs, 'bs'))
+        h,w = as_hw(size); d = self.df; bs = check_int(bs, 'bs')
+        self._check_range(h, w, bs, 'val_bs')
+        return _corrected(self.valid, d['h'] * d['w'], d['val_bs'], d['valid_s'], h * w, bs)
 
     def __repr__(self):
         t, v, ms = self.train, self.valid, lambda x: f'{1e3 * x:.3g} ms'
         return (f"CostModel ({self.clock} clock, {len(self.df)} measurements, {self.n_train} training / {self.n_valid} "
                 f"validation items): training step {ms(t['per_batch'])} + bs x ({ms(t['per_image'])} + "
                 f"{ms(1e3 * t['per_pixel'])} per 1000 px); validation batch {ms(v['per_batch'])} + bs x "
-                f"({ms(v['per_image'])} + {ms(1e3 * v['per_pixel'])} per 1000 px); {self.epoch_s:.3g} s more per epoch")
+                f"({ms(v['per_image'])} + {ms(1e3 * v['per_pixel'])} per 1000 px); {self.epoch_s:.3g} s more per epoch"
+                + (f"; measured on {machine_text(self.machine)}" if self.machine else ''))
 
 # %% ../nbs/03_cost.ipynb #0c479c1a
 @patch
@@ -190,28 +229,39 @@ def measure_cost(
     n_batches:int=4, # Timed training steps (and validation batches, at most) per size
     warmup:int=1, # Untimed steps and validation batches per size first, in an epoch of their own
     clock:str='wall', # 'wall' (`time.perf_counter`) or 'cpu' (`time.process_time`: this process only)
-)->CostModel: # The measurements, fitted
+)->CostModel: # The measurements, fitted, with the machine they were made on
     "Time a few training steps and validation batches of `learn` at each size; the learner is left exactly as it was"
     hws, bss = _pairs(sizes, bs, learn)
     n_batches, warmup = check_int(n_batches, 'n_batches'), check_int(warmup, 'warmup', lo=0)
     check_choice(clock, 'clock', tuple(_clocks))
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
+    check_get_dls(get_dls)
     rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)
     with _quietly_kept(learn):
         for (h,w), b in zip(hws, bss):
-            dls = get_dls(bs=b, size=h if h == w else (h, w))
-            if not rows: n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)
-            rows.append(dict(h=h, w=w, bs=dls.train.bs, val_bs=dls.valid.bs, **_time_size(learn, dls, n_batches, warmup, clock)))
-    return CostModel(pd.DataFrame(rows), n_train, n_valid, clock, default_bs)
+            with noted(f"measure_cost: this happened at size {h}x{w} with bs {b}; can the model take that size?"):
+                dls = get_dls(bs=b, size=h if h == w else (h, w))
+                if not rows: n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)
+                rows.append(dict(h=h, w=w, bs=dls.train.bs, val_bs=dls.valid.bs, **_time_size(learn, dls, n_batches, warmup, clock)))
+    dev = getattr(getattr(learn, 'dls', None), 'device', None) or next(iter(learn.model.parameters()), torch.empty(0)).device
+    return CostModel(pd.DataFrame(rows), n_train, n_valid, clock, default_bs, machine=machine_info(dev))
 
 # %% ../nbs/03_cost.ipynb #5363c504
+class CostReport:
+    "A schedule's predicted seconds: one row per stage (`df`), the `total`, and the `fixed_s` of the same epochs at the final size"
+    def __init__(self, df, fixed_s, clock, epochs): self.df,self.fixed_s,self.clock,self.epochs,self.total = df,fixed_s,clock,epochs,float(df['seconds'].sum())
+    def _total(self): return (f"Predicted: {self.total:.1f} s ({self.clock} clock), {self.total / self.fixed_s:.2f} of the {self.fixed_s:.1f} s "
+                              f"of the same {self.epochs} epochs at the final size")
+    def __repr__(self): return self.df.reset_index().to_string(index=False, float_format=lambda v: f'{v:.3g}') + '\n' + self._total()
+    def _repr_html_(self): return self.df.to_html(float_format=lambda v: f'{v:.3g}') + f"<p>{self._total()}</p>"
+
 @patch
-def show(self:CostModel,
+def report(self:CostModel,
     schedule:ProgressiveSchedule, # The schedule to cost, or a list of `Stage`s
     n_train:int|None=None, # Training items; None: the measured DataLoaders'
     n_valid:int|None=None, # Validation items; None: the measured DataLoaders'
-)->pd.DataFrame: # One row per stage; `attrs['fixed_s']` holds the time of the same epochs at the final size
-    "Predicted seconds per epoch and per stage of `schedule`, each as a share of its epochs' time at the final size"
+)->CostReport: # Prints as the table and a line with the total; `.df` is the table
+    "Predicted seconds per epoch and per stage of `schedule`, each as a share of its epochs' time at the final size, and the total"
     st = _stages(schedule)
     bss = [self.bs if s.bs is None else s.bs for s in st]
     secs = self.seconds(st, n_train, n_valid, per_stage=True)
@@ -219,20 +269,7 @@ def show(self:CostModel,
     df = pd.DataFrame(dict(size=[s.label for s in st], bs=bss, epochs=[s.total_epochs for s in st],
                            epoch_s=[x / s.total_epochs for x,s in zip(secs, st)], seconds=secs,
                            cost=[x / fixed for x in secs]), index=pd.RangeIndex(1, len(st) + 1, name='stage'))
-    df.attrs['fixed_s'] = fixed
-    return df
-
-@patch
-def report(self:CostModel,
-    schedule:ProgressiveSchedule, # The schedule to cost, or a list of `Stage`s
-    n_train:int|None=None, # Training items; None: the measured DataLoaders'
-    n_valid:int|None=None, # Validation items; None: the measured DataLoaders'
-)->str: # The table and a line with the total
-    "`show` as text, with the total and the fixed-size time it compares with"
-    df = self.show(schedule, n_train, n_valid)
-    fixed, tot = df.attrs['fixed_s'], df['seconds'].sum()
-    return (df.reset_index().to_string(index=False, float_format=lambda v: f'{v:.3g}') + f"\nPredicted: {tot:.1f} s ({self.clock} clock), {tot / fixed:.2f} "
-            f"of the {fixed:.1f} s of the same {sum(s.epochs for s in _stages(schedule))} epochs at the final size")
+    return CostReport(df, fixed, self.clock, sum(s.epochs for s in st))
 
 # %% ../nbs/03_cost.ipynb #c6b60fe8
 @patch

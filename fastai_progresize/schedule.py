@@ -292,7 +292,7 @@ def plot(self:ProgressiveSchedule,
     ax2 = ax.twinx()
     ax2.plot(*_lr_curve(self, pts), color='C1')
     ax2.set_ylabel('learning rate', color='C1')
-    ax.set_title(f'{len(self)} stages, cost {self.cost():.2f}', fontsize=10)
+    ax.set_title(f"{len(self)} stage{'s' if len(self) != 1 else ''}, cost {self.cost():.2f}", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -19,9 +19,9 @@ from .checkpoint import learner_kept
 from .test_size import SizeSweep, AtSize, items_dl, split_items, evaluate_at, check_sizes, check_by, bn_layers, sweep_rows
 
 # %% auto #0
-__all__ = ['check_items', 'TestSizeChoice']
+__all__ = ['TestSizeChoice']
 
-# %% ../nbs/10a_calibrate.ipynb #6760d1aa
+# %% ../nbs/10a_calibrate.ipynb #d67684f8
 def check_items(items, name='items'):
     "`items`: None or a non-empty list of labelled items"
     if items is None: return None
@@ -30,6 +30,7 @@ def check_items(items, name='items'):
     if not len(items): raise ValueError(f"`{name}` must hold at least one labelled item, or be None (the training items); got an empty list")
     return list(items)
 
+# %% ../nbs/10a_calibrate.ipynb #6760d1aa
 def _recalibrate(model, dl, n_batches, n_inp=1):
     "Re-estimate `model`'s BatchNorm statistics on up to `n_batches` of `dl`, as a cumulative average; returns the batches used"
     bns = bn_layers(model)

@@ -23,7 +23,7 @@ from .resize import ramp_hw
 from .schedule import ProgressiveSchedule
 
 # %% auto #0
-__all__ = ['machine_info', 'machine_text', 'CostModel', 'measure_cost', 'CostReport']
+__all__ = ['CostModel', 'measure_cost', 'CostReport']
 
 # %% ../nbs/03_cost.ipynb #8aad5ae7
 _terms = ('per_pixel', 'per_image', 'per_batch')
@@ -53,7 +53,7 @@ def _corrected(c, px_m, bs_m, t_m, px, bs):
     order = np.argsort(px_m[sel])
     return _pred(c, px, bs) * float(np.interp(px, px_m[sel][order], ratio[order]))
 
-# %% ../nbs/03_cost.ipynb #d0e270ee
+# %% ../nbs/03_cost.ipynb #bd9e5c09
 def _cpu_name():
     "The CPU's model name, as the system reports it"
     try:
@@ -69,9 +69,12 @@ def machine_info(device=None)->dict:
     gpu = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None
     return dict(device=str(dev), gpu=gpu, cpu=_cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__)
 
-def machine_text(m): return (f"{m.get('device')}" + (f" ({m['gpu']})" if m.get('gpu') else '') + f", {m.get('cpu')}, {m.get('threads')} threads, "
+def machine_text(m):
+    "`machine_info` in one line"
+    return (f"{m.get('device')}" + (f" ({m['gpu']})" if m.get('gpu') else '') + f", {m.get('cpu')}, {m.get('threads')} threads, "
                              f"torch {m.get('torch')}, fastai {m.get('fastai')}")
 
+# %% ../nbs/03_cost.ipynb #d0e270ee
 class CostModel:
     "Seconds per training step, validation batch and epoch measured at some sizes, fitted to predict any size and batch size"
     def __init__(self,

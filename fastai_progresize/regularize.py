@@ -20,7 +20,7 @@ from .validate import check_num, check_ramp
 from .resize import ProgressiveResize, RampProgress, ramp_value, train_pipeline, PutBackOnDetach
 
 # %% auto #0
-__all__ = ['aug_magnitudes', 'DrawAt', 'ProgressiveRegularize']
+__all__ = ['aug_magnitudes', 'ProgressiveRegularize']
 
 # %% ../nbs/09_regularize.ipynb #3a72ea70
 _DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
@@ -47,7 +47,7 @@ def _check_pair(v, name, lo=0., hi=None):
         raise TypeError(f"`{name}` must be a (start, end) pair of numbers, got {v!r}")
     return tuple(check_num(o, f"{name}[{i}]", lo=lo, hi=ifnone(hi, math.inf), lo_ok=True) for i,o in enumerate(v))
 
-# %% ../nbs/09_regularize.ipynb #30c56ae8
+# %% ../nbs/09_regularize.ipynb #e9420764
 class DrawAt:
     "`dl` for one training epoch of `cb`: each batch is drawn with the augmentation of its step, which is put back right after (try/finally)"
     def __init__(self, dl, cb): self.dl,self.cb = dl,cb
@@ -63,6 +63,7 @@ class DrawAt:
             cb._drawn = {k: vals[k] for k in ('min_scale', 'aug') if k in vals}
             yield b
 
+# %% ../nbs/09_regularize.ipynb #30c56ae8
 class ProgressiveRegularize(PutBackOnDetach):
     "Ramp dropout, drop-path, MixUp/CutMix alpha and augmentation strength with training progress, as the size grows"
     order,run_valid = ProgressiveResize.order + 1,False

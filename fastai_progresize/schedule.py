@@ -20,7 +20,7 @@ from .resize import ramp_hw
 from .rules import stage_bs, stage_lr, reg_at
 
 # %% auto #0
-__all__ = ['ProgressiveSchedule', 'repeat_advice', 'staged_sizes']
+__all__ = ['ProgressiveSchedule', 'staged_sizes']
 
 # %% ../nbs/02_schedule.ipynb #13596520
 def _side(s, pct):
@@ -145,7 +145,7 @@ def from_lists(cls:ProgressiveSchedule,
     if reg is not None: stages = [Stage(**{**s.as_dict(), 'reg': reg_at(reg, i, len(stages))}) for i,s in enumerate(stages)]
     return cls(stages)
 
-# %% ../nbs/02_schedule.ipynb #812036d8
+# %% ../nbs/02_schedule.ipynb #8b6c7f54
 def _staged_hws(s, e, n, multiple):
     "`n` (h, w) sizes from `s` to `e`, all but the last rounded to `multiple`"
     def rnd(v, top): return min(top, max(multiple, int(v / multiple + 0.5) * multiple))
@@ -163,6 +163,7 @@ def repeat_advice(s, e, n, multiple, min_stages=1):
     tips.append("a smaller start or larger final size" if tips else "a smaller start or a larger final size: no `multiple` makes these sizes distinct")
     return "use " + ", or ".join(tips)
 
+# %% ../nbs/02_schedule.ipynb #812036d8
 def staged_sizes(
     start:int|tuple, # First size: side in pixels, or (h, w)
     end:int|tuple, # Last (final) size, kept as given

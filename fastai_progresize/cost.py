@@ -21,6 +21,7 @@ from .checks import check_get_dls
 from .checkpoint import learner_kept
 from .resize import ramp_hw
 from .schedule import ProgressiveSchedule
+from .stages import Stage
 
 # %% auto #0
 __all__ = ['CostModel', 'measure_cost', 'CostReport']
@@ -213,8 +214,19 @@ def _time_size(learn, dls, n_batches, warmup, clock):
     return dict(train_s=train_s, valid_s=valid_s, epoch_s=max(0., e['epoch'] - len(e['train']) * train_s - len(e['valid']) * valid_s))
 
 # %% ../nbs/03_cost.ipynb #1721f142
+def _stage_pairs(st, bs, learn):
+    "(size, bs) of each distinct stage of `st`, a stage with bs=None taking the learner's"
+    if bs is not None: raise ValueError("`bs` must be None when `sizes` is a schedule: each stage's own `bs` is measured")
+    bs0 = getattr(getattr(learn, 'dls', None), 'bs', None)
+    pairs = list(dict.fromkeys((s.size, s.bs if s.bs is not None else bs0) for s in st))
+    if any(b is None for _,b in pairs):
+        raise ValueError("a stage keeps the learner's batch size (bs=None) but the learner has no DataLoaders: give the stages a `bs`")
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
 def _pairs(sizes, bs, learn):
     "(h, w) and batch size of each measurement, checked"
+    if isinstance(sizes, ProgressiveSchedule) or (isinstance(sizes, (list, tuple, L)) and len(sizes) and all(isinstance(s, Stage) for s in sizes)):
+        sizes, bs = _stage_pairs(_stages(sizes), bs, learn)
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple, L)) or not len(sizes):
         raise TypeError(f"`sizes` must be a non-empty list of sizes, got {sizes!r}")
     hws = [as_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
@@ -226,9 +238,9 @@ def _pairs(sizes, bs, learn):
 
 def measure_cost(
     learn:Learner, # The learner to time: its model, optimizer, loss, callbacks and device
-    get_dls:callable, # `get_dls(bs=..., size=...)` -> DataLoaders, as for `fit_progressive`
-    sizes:list, # Sizes to time (ints or (h, w) pairs); repeat a size to time it at several batch sizes
-    bs:int|list|None=None, # Batch size: None (the learner's), one for all sizes, or one per size
+    get_dls:callable, # `get_dls(bs=..., size=...)` -> DataLoaders, as for `fit_progressive`; None: `learn.get_dls`
+    sizes:list, # Sizes to time (ints or (h, w) pairs; repeat one to time it at several batch sizes), or a schedule: each stage's size and bs
+    bs:int|list|None=None, # Batch size: None (the learner's, or the stages'), one for all sizes, or one per size
     n_batches:int=4, # Timed training steps (and validation batches, at most) per size
     warmup:int=1, # Untimed steps and validation batches per size first, in an epoch of their own
     clock:str='wall', # 'wall' (`time.perf_counter`) or 'cpu' (`time.process_time`: this process only)
@@ -237,6 +249,7 @@ def measure_cost(
     hws, bss = _pairs(sizes, bs, learn)
     n_batches, warmup = check_int(n_batches, 'n_batches'), check_int(warmup, 'warmup', lo=0)
     check_choice(clock, 'clock', tuple(_clocks))
+    if get_dls is None: get_dls = getattr(learn, 'get_dls', None)
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
     check_get_dls(get_dls)
     rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)
@@ -273,21 +286,3 @@ def report(self:CostModel,
                            epoch_s=[x / s.total_epochs for x,s in zip(secs, st)], seconds=secs,
                            cost=[x / fixed for x in secs]), index=pd.RangeIndex(1, len(st) + 1, name='stage'))
     return CostReport(df, fixed, self.clock, sum(s.epochs for s in st))
-
-# %% ../nbs/03_cost.ipynb #c6b60fe8
-@patch
-def measure_schedule(self:Learner,
-    schedule:ProgressiveSchedule, # The schedule to cost, or a list of `Stage`s
-    get_dls:callable=None, # `get_dls(bs=..., size=...)`; default `learn.get_dls`
-    n_batches:int=4, # Timed steps (and validation batches, at most) per stage size
-    warmup:int=1, # Untimed ones first
-    clock:str='wall', # 'wall' or 'cpu'
-)->CostModel: # Measured at each stage's size and batch size; `.report(schedule)` is the prediction as text
-    "Time a few batches at each stage's size and batch size on this learner, before `schedule` trains"
-    st = _stages(schedule)
-    get_dls = get_dls if get_dls is not None else getattr(self, 'get_dls', None)
-    bs0 = getattr(getattr(self, 'dls', None), 'bs', None)
-    pairs = list(dict.fromkeys((s.size, s.bs if s.bs is not None else bs0) for s in st))
-    if any(b is None for _,b in pairs):
-        raise ValueError("a stage keeps the learner's batch size (bs=None) but the learner has no DataLoaders: give the stages a `bs`")
-    return measure_cost(self, get_dls, [p[0] for p in pairs], [p[1] for p in pairs], n_batches, warmup, clock)

@@ -93,9 +93,12 @@ def check_by(learn, by):
     return by, ('loss' in by or 'error' in by)
 
 # %% ../nbs/10_test_size.ipynb #1f8c4e2c
-def _best(df, by, lower):
-    i = df[by].astype(float).idxmin() if lower else df[by].astype(float).idxmax()
-    return df.loc[i, 'size']
+def _best(df, by, lower, train_size=None):
+    "The size with the best `by`; among sizes that tie on it, `train_size`, then the lowest loss, then the first listed"
+    v = df[by].astype(float)
+    top = df[np.isclose(v, v.min() if lower else v.max(), rtol=1e-9, atol=0)]
+    if train_size is not None and tuple(train_size) in list(top['size']): return tuple(train_size)
+    return top.loc[top['valid_loss'].astype(float).idxmin(), 'size'] if 'valid_loss' in top else top['size'].iloc[0]
 
 def _is_bn(m): return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
 
@@ -156,8 +159,8 @@ class SizeSweep:
 
     @property
     def best(self)->tuple:
-        "The (h, w) with the best `by`"
-        return _best(self.df, self.by, self.lower)
+        "The (h, w) with the best `by`; a tie keeps the training size, then the lower loss"
+        return _best(self.df, self.by, self.lower, self.train_size)
 
     def plot(self, ax=None):
         "Plot `by` against the test size, with the training size marked"

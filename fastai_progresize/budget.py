@@ -110,6 +110,7 @@ class TimeBudget(PutBackOnDetach):
         if not self.active: return
         self._t0 = time.perf_counter()
         self._steps,self._valid_s,self._stop_train,self._stop_fit,self._final,self.stopped_at,self.log = [],None,False,False,False,None,[]
+        self._last_step = False
         self._ramps = [(c, c.ramp) for c in self.learn.cbs if isinstance(c, (ProgressiveResize, ProgressiveRegularize))]
         for c,r in self._ramps: c.ramp = _ClockRamp(self, r)
         if self._stopper not in self.learn.cbs: self.learn.add_cb(self._stopper)
@@ -132,9 +133,15 @@ class TimeBudget(PutBackOnDetach):
         self._steps.append(now - self._last); self._last = now
         spent = self.spent
         self.log.append((self.epoch, self.iter, spent, self.pct)); self._it = self.iter + 1
-        stop = spent + self._step_s() > self.budget - self._reserve_s()
-        stop,self.pct = _sync(self.learn, float(stop), max(self.pct, self._progress(spent, self.n_iter - self.iter - 1)))
-        self._stop_train = bool(stop)
+        pct = max(self.pct, self._progress(spent, self.n_iter - self.iter - 1))
+        dt, limit = self._step_s(), self.budget - self._reserve_s()
+        stop = self._last_step or spent + dt > limit  # the step just trained was the last that fits
+        # the next step is the last that fits (in time, or as the last step of the epoch planned as the last): it trains at
+        # the schedule's end, so the fit always ends with the final learning rate and size, however the step times vary
+        last = spent + 2 * dt > limit or (self._final and self.iter == self.n_iter - 2)
+        stop,last,pct = _sync(self.learn, float(stop), float(last), pct)
+        self._stop_train,self._last_step = bool(stop),bool(last)
+        self.pct = 1. if self._last_step else pct
         if self._stop_train: self._stop_fit,self.stopped_at = True,(self.epoch, self._it)
         self.learn.pct_train = self.pct
 

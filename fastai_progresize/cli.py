@@ -57,7 +57,7 @@ def _as_flags(msg:str)->str:
 
 def _one_line(e:BaseException)->str:
     "The message of `e` and the notes added to it, on one line, in terms of the flags"
-    return _as_flags(' '.join(' '.join([str(e), *getattr(e, '__notes__', [])]).split()))
+    return _as_flags('; '.join(' '.join(s.split()) for s in [str(e), *getattr(e, '__notes__', [])]))
 
 @contextmanager
 def _cli_errors(prog:str='progresize-train'):

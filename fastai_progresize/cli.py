@@ -25,7 +25,7 @@ from .checkpoint import atomic_write
 from .synth import make_shapes, SHAPES
 from .data import folder_get_dls
 import fastai_progresize.core  # Learner.fit_progressive
-import fastai_progresize.cost  # Learner.measure_schedule
+from .cost import measure_cost, CostModel
 from .calibrate import CALIBRATE_METHODS  # and Learner.choose_test_size
 
 # %% auto #0
@@ -200,8 +200,8 @@ def _test_size(v):
     raise ValueError(f"`test_size` must be auto or a size in pixels, got {v!r}")
 
 def _measure(learn, stages, get_dls):
-    "--cost: what each stage will cost here, in a message without the parameters of `Learner.measure_schedule`"
-    try: return learn.measure_schedule(stages, get_dls).report(stages)
+    "--cost: what each stage will cost here, in a message without the parameters of `measure_cost`"
+    try: return measure_cost(learn, get_dls, stages).report(stages)
     except ValueError as e:
         if '`n_batches`' not in str(e): raise
         raise ValueError(f"--cost times a few batches of each stage, but {str(e).split(' batches, ')[0]} batches: "
@@ -210,8 +210,6 @@ def _measure(learn, stages, get_dls):
 def _fit_kw(learn, stages, seconds, log):
     "`fit_progressive`'s `seconds` for --minutes, after saying how the budget will be spent"
     if seconds is None: return {}
-    if 'seconds' not in inspect.signature(learn.fit_progressive).parameters:
-        raise ValueError("--minutes needs a version of fastai_progresize whose fit_progressive takes `seconds`")
     log(f"Time budget: {seconds:g} s of training over {len(stages)} stage{'s' * (len(stages) > 1)}, each stage clock-driven "
         "with its share of the budget (stages.csv has the budget_s of each beside its train_time)")
     return dict(seconds=seconds)
@@ -230,7 +228,7 @@ def progresize_train(
     lr:Annotated[float, {'nargs': '+'}]=3e-3, # Learning rate of each stage, or one for every stage
     bs:Annotated[int, {'nargs': '+'}]=None, # Batch size of each stage, or one for every stage (default: 64; with --demo 16)
     arch:str=None, # Model, trained from scratch: resnet18, resnet34, xresnet18, xresnet34 or xresnet50 (default: xresnet50; with --demo xresnet18)
-    later:str='fine_tune', # How the stages after the first train: fine_tune (as in the fastai book) or one_cycle
+    later:str=None, # How the stages after the first train: fine_tune (the default, as in the fastai book) or one_cycle (the default with --minutes)
     freeze_epochs:int=1, # Epochs each fine_tune stage runs before its main cycle (the book's frozen epochs; a model trained from scratch has nothing to freeze)
     valid:str='val', # Name of the validation folder next to `train/`
     valid_pct:float=None, # Split the images at random with this validation share (seeded by --seed) instead of by folder
@@ -257,6 +255,9 @@ def progresize_train(
         if test_calibrate is not None and test_size != 'auto': raise ValueError("`test_calibrate` goes with `test_size` auto")
         if num_workers is not None: check_int(num_workers, 'num_workers', lo=0)
         seconds = None if minutes is None else 60 * check_num(minutes, 'minutes')
+        if later is None: later = 'fine_tune' if minutes is None else 'one_cycle'
+        if minutes is not None and later == 'fine_tune':
+            raise ValueError("--minutes trains every stage with one clock-driven one_cycle fit: leave out --later fine_tune")
         stages = stages_from_lists(list(sizes) if isinstance(sizes, (list, tuple)) else [sizes], _one(epochs), _one(lr),
                                    bs=_one(bs), later=later, freeze_epochs=freeze_epochs)
         check_choice(arch, 'arch', ARCHS)

@@ -3,8 +3,9 @@
 
 Writes benchmarks/results/cache_cost.{json,md}. About 5-8 minutes on one free core:
     OMP_NUM_THREADS=1 python benchmarks/cache_cost.py [--data PATH] [--n-train 100] [--epochs 3] [--seeds 0 1]
-More accuracy runs, added to the results file (about 100 CPU s per seed):
+More accuracy runs, added to the results file (about 100 CPU s per seed), and the cache built at another size:
     OMP_NUM_THREADS=1 python benchmarks/cache_cost.py --more-seeds --seeds 2 3
+    OMP_NUM_THREADS=1 python benchmarks/cache_cost.py --more-seeds --max-size 160 --seeds 0 1 2 3
 """
 from __future__ import annotations
 import argparse, json, os, platform, tempfile, time, warnings
@@ -80,7 +81,9 @@ def main(a):
     out = HERE/'results'
     if a.more_seeds:  # only more accuracy runs, added to the results file
         res = load_results(out/'cache_cost.json')
-        accuracy_runs(res, dict(folder=folder, cached=cached), a)
+        loaders = dict(folder=folder, cached=cached)
+        if a.max_size: loaders = {f'cached, max_size {a.max_size}': cached_get_dls(path, a.max_size, device='cpu')}
+        accuracy_runs(res, loaders, a)
         return write(res, a, out)
     res = dict(data=str(a.data), n_train=folder.n_train, n_valid=folder.n_valid, bs=a.bs, sizes=SIZES,
                torch_threads=torch.get_num_threads(), machine=platform.processor() or platform.machine(),
@@ -111,7 +114,7 @@ def report(res, a)->str:
              f"{res['n_train']} training / {res['n_valid']} validation images of `{Path(res['data']).name}`, xresnet18, bs {res['bs']}, "
              f"fused AdamW, {res['torch_threads']} torch thread, CPU seconds (`measure_cost(..., clock='cpu')`, "
              f"{a.n_batches} timed steps per size). Command: `OMP_NUM_THREADS=1 python benchmarks/cache_cost.py`"
-             + (f", then `--more-seeds --seeds ...` for the accuracy runs of seeds after {SEEDS[-1]}." if len(res['accuracy'].get('folder', [])) > len(SEEDS) else "."),
+             + (f", then `--more-seeds --seeds ...` (and `--max-size`) for further accuracy runs." if len(res['accuracy'].get('folder', [])) > len(SEEDS) else "."),
              "",
              f"Cache: {res['cache']['images']} images decoded once at {res['cache']['size']} px in "
              f"{res['cache']['build_cpu_s']:.1f} CPU s, {res['cache']['mb']:.1f} MB.",
@@ -145,5 +148,6 @@ if __name__ == '__main__':
     p.add_argument('--lr', type=float, default=3e-3)
     p.add_argument('--seeds', type=int, nargs='+', default=SEEDS)
     p.add_argument('--more-seeds', action='store_true', help='only run the accuracy runs of --seeds, added to the results file')
+    p.add_argument('--max-size', type=int, default=None, help='with --more-seeds: only the cache, built at this size')
     p.add_argument('--report', action='store_true', help='only write the summary again from the results file')
     main(p.parse_args())

@@ -17,8 +17,9 @@ from .budget import TimeBudget, BudgetPlan
 from .test_size import SizeSweep
 from .calibrate import TestSizeChoice
 from .data import folder_get_dls, DraftImageBlock
+from .cache import cached_get_dls
 from .synth import make_shapes
 
 __all__ = ['Stage', 'ProgressiveSchedule', 'scale_bs', 'scale_lr', 'CostModel', 'measure_cost', 'ProgressiveHistory',
-           'ProgressiveResize', 'ProgressiveRegularize', 'TimeBudget', 'BudgetPlan', 'SizeSweep', 'TestSizeChoice', 'folder_get_dls', 'DraftImageBlock',
+           'ProgressiveResize', 'ProgressiveRegularize', 'TimeBudget', 'BudgetPlan', 'SizeSweep', 'TestSizeChoice', 'folder_get_dls', 'cached_get_dls', 'DraftImageBlock',
            'make_shapes']

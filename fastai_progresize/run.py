@@ -186,7 +186,7 @@ def _fit(self:ProgressiveRun, i, dls, t_switch):
     learn.dls, bs, budget = dls, dls.train.bs, self.budget(i)
     hist.stage_rows.append(dict(stage=i+1, size=fmt_size(s.size), start=fmt_size(s.start_hw) if s.in_fit else None,
                                 bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen, lr=s.lr, start_epoch=hist.n_epochs,
-                                switch_time=t_switch, train_time=math.nan, budget_s=math.nan if budget is None else budget, batch_hw=None))
+                                switch_time=t_switch, train_time=math.nan, budget_s=budget, batch_hw=None))
     how = _how(s) if budget is None else f"fit_one_cycle({s.lr:g}) for {budget:.1f} s of the time budget"
     learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {how}")
     self.rec.start_stage(i, s, bs, check_size=not s.in_fit)

@@ -197,6 +197,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                           'fastai_progresize.checks.check_stage_dls': ( 'checks.html#check_stage_dls',
                                                                                         'fastai_progresize/checks.py'),
                                           'fastai_progresize.checks.dls_facts': ('checks.html#dls_facts', 'fastai_progresize/checks.py'),
+                                          'fastai_progresize.checks.get_dls_of': ('checks.html#get_dls_of', 'fastai_progresize/checks.py'),
                                           'fastai_progresize.checks.split_fingerprint': ( 'checks.html#split_fingerprint',
                                                                                           'fastai_progresize/checks.py')},
             'fastai_progresize.cli': { 'fastai_progresize.cli._Terminated': ('cli.html#_terminated', 'fastai_progresize/cli.py'),

@@ -20,6 +20,7 @@ from .resize import ProgressiveResize, RampProgress, ramp_hw, PutBackOnDetach
 from .regularize import ProgressiveRegularize
 from .cost import CostModel, measure_cost
 from .stages import start_hw_of, check_start_hw
+from .checks import get_dls_of
 
 # %% auto #0
 __all__ = ['TimeBudget', 'BudgetPlan']
@@ -238,7 +239,7 @@ def plan_budget(self:Learner,
     if bs is None: bs = getattr(getattr(self, 'dls', None), 'bs', None) if cost_model is None else cost_model.bs
     bs = check_int(bs, 'bs')
     if cost_model is None:
-        get_dls = get_dls if get_dls is not None else getattr(self, 'get_dls', None)
+        get_dls = get_dls_of(self, get_dls)
         if get_dls is None and start_hw is None: get_dls = lambda bs, size: self.dls
         if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...) to measure a ramp, or pass `cost_model`; got {get_dls!r}")
         cost_model = measure_cost(self, get_dls, [final] if start_hw is None else [start_hw, final], bs, n_batches=n_batches)

@@ -31,10 +31,12 @@ def check_items(items, name='items'):
     return list(items)
 
 # %% ../nbs/10a_calibrate.ipynb #6760d1aa
+_no_bn = "needs BatchNorm layers with running statistics, and the model has none"  # one wording, wherever it is missing
+
 def _recalibrate(model, dl, n_batches, n_inp=1):
     "Re-estimate `model`'s BatchNorm statistics on up to `n_batches` of `dl`, as a cumulative average; returns the batches used"
     bns = bn_layers(model)
-    if not bns: raise ValueError("the model has no BatchNorm layer with running statistics, so there is nothing to recalibrate")
+    if not bns: raise ValueError(f"recalibrating {_no_bn}")
     dev = next(model.parameters()).device
     for m in bns: m.reset_running_stats(); m.momentum = None
     model.eval()
@@ -60,7 +62,7 @@ def recalibrate_bn(self:Learner,
     hw = as_hw(size)
     n_batches = check_int(n_batches, 'n_batches')
     check_items(items)
-    if not bn_layers(self.model): raise ValueError("`recalibrate_bn`: the model has no BatchNorm layer with running statistics")
+    if not bn_layers(self.model): raise ValueError(f"`recalibrate_bn` {_no_bn}")
     at = AtSize(self, get_dls, bs)
     with learner_kept(self, weights='on_error'):
         vdl, train_items = at(hw)
@@ -201,7 +203,7 @@ def choose_test_size(self:Learner,
     by, lower = check_by(self, by)
     n_batches, epochs, lr = check_int(n_batches, 'n_batches'), check_int(epochs, 'epochs'), check_num(lr, 'lr')
     if calibrate == 'bn' and not bn_layers(self.model):
-        raise ValueError("`calibrate`='bn' needs BatchNorm layers with running statistics; the model has none (use None or 'fixres')")
+        raise ValueError(f"`calibrate`='bn' {_no_bn} (use None or 'fixres')")
     if calibrate == 'fixres' and not bn_layers(self.model) and not _head_params(self):
         raise ValueError("`calibrate`='fixres' needs BatchNorm layers or a classifier head; the model has neither")
     if holdout is not None and not (isinstance(holdout, Real) and not isinstance(holdout, bool)): check_items(holdout, 'holdout')

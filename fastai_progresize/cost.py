@@ -17,7 +17,7 @@ from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
 from .validate import as_hw, check_int, check_choice, noted
-from .checks import check_get_dls
+from .checks import check_get_dls, get_dls_of
 from .checkpoint import learner_kept
 from .resize import ramp_hw
 from .schedule import ProgressiveSchedule
@@ -249,7 +249,7 @@ def measure_cost(
     hws, bss = _pairs(sizes, bs, learn)
     n_batches, warmup = check_int(n_batches, 'n_batches'), check_int(warmup, 'warmup', lo=0)
     check_choice(clock, 'clock', tuple(_clocks))
-    if get_dls is None: get_dls = getattr(learn, 'get_dls', None)
+    get_dls = get_dls_of(learn, get_dls)
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
     check_get_dls(get_dls)
     rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)

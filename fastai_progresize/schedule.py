@@ -15,7 +15,7 @@ from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.callback.schedule import combined_cos
 from .stages import Stage, stages_from_lists
-from .validate import is_int, is_num, as_hw, check_int, check_num, check_list
+from .validate import is_int, is_num, as_hw, check_int, check_num, check_list, fmt_size
 from .resize import ramp_hw
 from .rules import stage_bs, stage_lr, reg_at
 
@@ -116,7 +116,7 @@ def _caption(self):
     fz = f' (+{self.n_frozen} frozen)' if self.n_frozen else ''
     h,w = self.final.hw
     return (f"{self.__class__.__name__}: {len(self)} stage{'s' if len(self) > 1 else ''}, {self.n_epochs} epochs{fz}, "
-            f"cost {self.cost():.3f} of {self.n_epochs} epochs at {h if h == w else f'{h}x{w}'}px")
+            f"cost {self.cost():.3f} of {self.n_epochs} epochs at {fmt_size((h, w))}px")
 
 @patch
 def __repr__(self:ProgressiveSchedule): return _caption(self) + '\n' + self.show().reset_index().to_string(index=False)

@@ -18,7 +18,7 @@ from fastai.data.core import TfmdDL, test_set
 from fastai.learner import Learner
 from fastai.vision.augment import Resize, RandomResizedCrop, RandomResizedCropGPU
 from .validate import as_hw, check_int
-from .checks import check_get_dls, check_stage_dls, dls_facts
+from .checks import check_get_dls, check_stage_dls, dls_facts, get_dls_of
 from .checkpoint import learner_kept
 from .data import DraftDecode, decode_size
 
@@ -111,7 +111,7 @@ class AtSize:
     def __init__(self, learn, get_dls=None, bs=None):
         if not isinstance(learn, Learner): raise TypeError(f"`learn` must be a fastai Learner, got {type(learn).__name__}")
         self.learn, self.bs = learn, (None if bs is None else check_int(bs, 'bs'))
-        get_dls = get_dls if get_dls is not None else getattr(learn, 'get_dls', None)
+        get_dls = get_dls_of(learn, get_dls)
         self.get_dls = None if get_dls is None else check_get_dls(get_dls)
         if self.get_dls is None and not size_tfms(learn.dls.valid):
             raise ValueError("the learner's validation DataLoader has no Resize, RandomResizedCrop or RandomResizedCropGPU "

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import torch
-from fastcore.basics import patch, noop
+from fastcore.basics import patch, noop, store_attr
 from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelTrainException, CancelValidException
 from fastai.callback.progress import ProgressCallback, CSVLogger
@@ -24,7 +24,7 @@ from .schedule import ProgressiveSchedule
 from .stages import Stage
 
 # %% auto #0
-__all__ = ['CostModel', 'measure_cost', 'CostReport']
+__all__ = ['cheap_ratio', 'CostModel', 'measure_cost', 'CostReport']
 
 # %% ../nbs/03_cost.ipynb #8aad5ae7
 _terms = ('per_pixel', 'per_image', 'per_batch')
@@ -263,13 +263,31 @@ def measure_cost(
     return CostModel(pd.DataFrame(rows), n_train, n_valid, clock, default_bs, machine=machine_info(dev))
 
 # %% ../nbs/03_cost.ipynb #5363c504
+cheap_ratio = 0.35  # an epoch at the small size must cost at most this share of one at the final size for a saving to show (benchmarks)
+
 class CostReport:
-    "A schedule's predicted seconds: one row per stage (`df`), the `total`, and the `fixed_s` of the same epochs at the final size"
-    def __init__(self, df, fixed_s, clock, epochs): self.df,self.fixed_s,self.clock,self.epochs,self.total = df,fixed_s,clock,epochs,float(df['seconds'].sum())
+    "A schedule's predicted seconds: one row per stage (`df`), the `total`, the `fixed_s` of the same epochs at the final size, and a `verdict`"
+    def __init__(self, df, fixed_s, clock, epochs, small_ratio=None, pixel_ratio=None):
+        store_attr('df,fixed_s,clock,epochs,small_ratio,pixel_ratio'); self.total = float(df['seconds'].sum())
+    @property
+    def saving(self)->float: "Share of the fixed-size time this schedule saves, at best (its accuracy is another question)"; return 1 - self.total / self.fixed_s
+    @property
+    def verdict(self)->str:
+        "One line: whether progressive resizing can save time on this machine, from the measured costs"
+        if self.saving <= 0: return (f"Verdict: no saving: this schedule takes {self.total / self.fixed_s:.2f} of the time of the same epochs "
+                                     f"at the final size; train at the final size")
+        if self.small_ratio is None: return f"Verdict: it saves at most {self.saving:.0%} of the time; whether it keeps the accuracy, measure at equal time"
+        why = (f"an epoch at the smallest size costs {self.small_ratio:.2f} of one at the final size here (pixels alone: "
+               f"{self.pixel_ratio:.2f})")
+        if self.small_ratio <= cheap_ratio:
+            return f"Verdict: small epochs are cheap: {why}; it saves up to {self.saving:.0%} of the time, if it keeps the accuracy"
+        return (f"Verdict: small epochs are not cheap enough: {why}, above {cheap_ratio}; at most {self.saving:.0%} saved, which "
+                f"fewer epochs at the final size usually buy as well")
     def _total(self): return (f"Predicted: {self.total:.1f} s ({self.clock} clock), {self.total / self.fixed_s:.2f} of the {self.fixed_s:.1f} s "
                               f"of the same {self.epochs} epochs at the final size")
-    def __repr__(self): return self.df.reset_index().to_string(index=False, float_format=lambda v: f'{v:.3g}') + '\n' + self._total()
-    def _repr_html_(self): return self.df.to_html(float_format=lambda v: f'{v:.3g}') + f"<p>{self._total()}</p>"
+    def __repr__(self): return (self.df.reset_index().to_string(index=False, float_format=lambda v: f'{v:.3g}') + '\n' + self._total()
+                                + '\n' + self.verdict)
+    def _repr_html_(self): return self.df.to_html(float_format=lambda v: f'{v:.3g}') + f"<p>{self._total()}<br>{self.verdict}</p>"
 
 @patch
 def report(self:CostModel,
@@ -285,4 +303,8 @@ def report(self:CostModel,
     df = pd.DataFrame(dict(size=[s.label for s in st], bs=bss, epochs=[s.total_epochs for s in st],
                            epoch_s=[x / s.total_epochs for x,s in zip(secs, st)], seconds=secs,
                            cost=[x / fixed for x in secs]), index=pd.RangeIndex(1, len(st) + 1, name='stage'))
-    return CostReport(df, fixed, self.clock, sum(s.epochs for s in st))
+    small, ratio, px = min(st[:-1] or st, key=lambda s: s.start_hw[0] * s.start_hw[1]), None, None
+    if len(st) > 1 and not small.in_fit:  # staged: the measured epoch of the smallest stage against the last one's
+        ratio = df['epoch_s'].iloc[list(st).index(small)] / df['epoch_s'].iloc[-1]
+        px = small.hw[0] * small.hw[1] / (st[-1].hw[0] * st[-1].hw[1])
+    return CostReport(df, fixed, self.clock, sum(s.epochs for s in st), ratio, px)

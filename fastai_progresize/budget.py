@@ -99,7 +99,9 @@ class TimeBudget(PutBackOnDetach):
         dt, r = self._step_s(), self._reserve_s()
         stop, e_end = self.budget - r, now + left * dt
         end = stop - 2 * dt  # the last step starts in (stop - 2dt, stop - dt]
-        if e_end + r + dt > stop: self._final = True  # no step of another epoch would fit: this epoch is the last (kept so)
+        # no step of another epoch would fit: this epoch is the last. Judged anew at every step, so that a slow spell that
+        # made the epoch look like the last does not end the run early once the steps are fast again (progress never goes back)
+        self._final = e_end + r + dt > stop
         if self._final: end = min(end, e_end - dt)
         return min(max(now / end, 0.), 1.) if end > 0 else 1.
 

@@ -43,6 +43,8 @@ class _BudgetStop(Callback):
     def __init__(self, budget): self.budget = budget
     def after_batch(self):
         if self.budget._stop_train: raise CancelTrainException()
+    def after_cancel_train(self):  # after the `Recorder`'s: a planned end, not a cancelled epoch, so its training loss is logged
+        if self.budget._stop_train and hasattr(self.learn, 'recorder'): self.learn.recorder.cancel_train = False
     def after_epoch(self):
         if self.budget._stop_fit: raise CancelFitException()
 

@@ -55,9 +55,17 @@ def _as_flags(msg:str)->str:
     for a, b in _words: msg = msg.replace(a, b)
     return re.sub(r'`(\w+)`', lambda m: _flags.get(m[1], m[0]), msg)
 
+def _message(e:BaseException)->str:
+    "The message of `e`; of an error raised in a DataLoader worker process, the original error's last line (torch puts the worker's whole traceback first)"
+    msg = str(e)
+    if 'in DataLoader worker process' in msg and 'Original Traceback' in msg:
+        last = [l for l in msg.strip().splitlines() if l.strip()][-1]
+        msg = last.split(': ', 1)[1] if last.startswith(type(e).__name__ + ':') else last
+    return msg
+
 def _one_line(e:BaseException)->str:
     "The message of `e` and the notes added to it, on one line, in terms of the flags"
-    return _as_flags('; '.join(' '.join(s.split()) for s in [str(e), *getattr(e, '__notes__', [])]))
+    return _as_flags('; '.join(' '.join(s.split()) for s in [_message(e), *getattr(e, '__notes__', [])]))
 
 @contextmanager
 def _cli_errors(prog:str='progresize-train'):
@@ -114,6 +122,16 @@ def _get_data(path, demo, out, log):
 
 class _Terminated(KeyboardInterrupt):
     "SIGTERM, raised where the run is, as Ctrl-C raises `KeyboardInterrupt`"
+
+def _interrupt_in(e:BaseException)->KeyboardInterrupt|None:
+    "The Ctrl-C or SIGTERM behind `e`, if any: a signal sent to the whole process group (Ctrl-C, `timeout`, a job scheduler) also kills the DataLoader's worker processes, and torch's error about them can come first"
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt): return e
+        m = re.search(r'DataLoader worker \(pid[^)]*\) is killed by signal: (\w+)', str(e))
+        if m and m[1] in ('Terminated', 'Interrupt'): return _Terminated() if m[1] == 'Terminated' else KeyboardInterrupt()
+        seen.add(id(e)); e = e.__cause__ or e.__context__
+    return None
 
 @contextmanager
 def _sigterm_interrupts():
@@ -280,10 +298,11 @@ def progresize_train(
                     _set_test_size(learn, test_size, test_calibrate)
                 learn.logger = print  # fastai's default, for whoever uses the learner next
                 saved = _save_results(learn, hist, out)
-        except KeyboardInterrupt as e:
-            print(f"progresize-train: {_stopped(e, learn, out, len(stages), again)}", file=sys.stderr)
-            raise SystemExit(143 if isinstance(e, _Terminated) else 130) from e
-        except Exception as e:
+        except (KeyboardInterrupt, Exception) as e:
+            stop = _interrupt_in(e)  # Ctrl-C or SIGTERM, also when torch's error about its killed workers came first
+            if stop is not None:
+                print(f"progresize-train: {_stopped(stop, learn, out, len(stages), again)}", file=sys.stderr)
+                raise SystemExit(143 if isinstance(stop, _Terminated) else 130) from e
             if len(getattr(getattr(learn, 'progressive_history', None), 'stage_rows', [])):
                 add_note(e, f"progresize-train {_stopped(e, learn, out, len(stages), again)}")
             if made: _remove_empty(made)

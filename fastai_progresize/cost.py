@@ -299,7 +299,7 @@ def report(self:CostModel,
     st = _stages(schedule)
     bss = [self.bs if s.bs is None else s.bs for s in st]
     secs = self.seconds(st, n_train, n_valid, per_stage=True)
-    fixed = sum(s.epochs for s in st) * self.epoch_seconds(st[-1].size, bss[-1], n_train, n_valid)
+    fixed = sum(s.total_epochs for s in st) * self.epoch_seconds(st[-1].size, bss[-1], n_train, n_valid)  # fine_tune's frozen epochs count: they train too
     df = pd.DataFrame(dict(size=[s.label for s in st], bs=bss, epochs=[s.total_epochs for s in st],
                            epoch_s=[x / s.total_epochs for x,s in zip(secs, st)], seconds=secs,
                            cost=[x / fixed for x in secs]), index=pd.RangeIndex(1, len(st) + 1, name='stage'))
@@ -307,4 +307,4 @@ def report(self:CostModel,
     if len(st) > 1 and not small.in_fit:  # staged: the measured epoch of the smallest stage against the last one's
         ratio = df['epoch_s'].iloc[list(st).index(small)] / df['epoch_s'].iloc[-1]
         px = small.hw[0] * small.hw[1] / (st[-1].hw[0] * st[-1].hw[1])
-    return CostReport(df, fixed, self.clock, sum(s.epochs for s in st), ratio, px)
+    return CostReport(df, fixed, self.clock, sum(s.total_epochs for s in st), ratio, px)

@@ -115,7 +115,7 @@ class TimeBudget(PutBackOnDetach):
         if not self.active: return
         self._t0 = time.perf_counter()
         self._steps,self._valid_s,self._stop_train,self._stop_fit,self._final,self.stopped_at,self.log = [],None,False,False,False,None,[]
-        self._last_step = False
+        self._last_step,self._cur = False,0.
         self._ramps = [(c, c.ramp) for c in self.learn.cbs if isinstance(c, (ProgressiveResize, ProgressiveRegularize))]
         for c,r in self._ramps: c.ramp = _ClockRamp(self, r)
         if self._stopper not in self.learn.cbs: self.learn.add_cb(self._stopper)
@@ -129,7 +129,7 @@ class TimeBudget(PutBackOnDetach):
         self._last = time.perf_counter()
 
     def before_batch(self):
-        if self.active: self.learn.pct_train = self.pct
+        if self.active: self.learn.pct_train = self._cur = self.pct  # `_cur`: the progress this step trains at
 
     def after_batch(self):
         "Time the step; stop training when the next one would end past the budget less the reserve; progress of the next step"
@@ -140,10 +140,12 @@ class TimeBudget(PutBackOnDetach):
         self.log.append((self.epoch, self.iter, spent, self.pct)); self._it = self.iter + 1
         pct = max(self.pct, self._progress(spent, self.n_iter - self.iter - 1))
         dt, limit = self._step_s(), self.budget - self._reserve_s()
-        stop = self._last_step or spent + dt > limit  # the step just trained was the last that fits
+        over = spent + dt > limit  # no further step fits
         # the next step is the last that fits (in time, or as the last step of the epoch planned as the last): it trains at
-        # the schedule's end, so the fit always ends with the final learning rate and size, however the step times vary
-        last = spent + 2 * dt > limit or (self._final and self.iter == self.n_iter - 2)
+        # the schedule's end. Training stops only after a step that trained there, so the fit always ends with the final
+        # learning rate and size; a step that took far longer than the ones before costs at most one more step
+        last = self._last_step or over or spent + 2 * dt > limit or (self._final and self.iter == self.n_iter - 2)
+        stop = self._cur >= 1. and (self._last_step or over)
         stop,last,pct = _sync(self.learn, float(stop), float(last), pct)
         self._stop_train,self._last_step = bool(stop),bool(last)
         self.pct = 1. if self._last_step else pct
@@ -157,8 +159,9 @@ class TimeBudget(PutBackOnDetach):
         "Measure the validation; end the fit after the epoch planned as the last, or if another could not even validate in time"
         if not self.active: return
         self._valid_s = time.perf_counter() - self._t_valid
-        if not self._stop_fit: self._stop_fit = self._final or self.spent + self._reserve_s() > self.budget
-        self._stop_fit, = map(bool, _sync(self.learn, float(self._stop_fit)))
+        end = self._stop_fit or self._final or self.spent + self._reserve_s() > self.budget
+        if end and self._cur < 1.: end,self._last_step,self.pct = False,True,1.  # one more step, at the schedule's end, then stop
+        self._stop_fit, = map(bool, _sync(self.learn, float(end)))
         if self._stop_fit and self.stopped_at is None: self.stopped_at = (self.epoch, self._it)
 
     def after_fit(self):

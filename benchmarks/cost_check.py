@@ -54,7 +54,7 @@ def main(argv=None):
         total = e['t1'] - e['t0']
         rows.append(dict(epoch=i, steps=len(tr), step_first=float(tr[0]), step_2_to_9=float(np.median(tr[1:9])),
                          step_rest=float(np.median(tr[9:])), step_mean=float(tr[1:].mean()), valid_median=float(np.median(va[1:])),
-                         valid_first=float(va[0]), outside=float(total - tr.sum() - va.sum()), epoch=float(total),
+                         valid_first=float(va[0]), outside=float(total - tr.sum() - va.sum()), epoch_s=float(total),
                          predicted=pred, load=e['load']))
     res = dict(size=a.size, bs=cfg['bs'], n_train=cm.n_train, n_valid=cm.n_valid, load_measure=load0,
                measured=dict(train_s=float(m.train_s), valid_s=float(m.valid_s), epoch_s=float(m.epoch_s)), epochs=rows,
@@ -66,6 +66,6 @@ def main(argv=None):
         print(f"epoch {r['epoch']} (load {r['load']:.1f}): {r['steps']} steps; first {r['step_first']:.3f} s, 2-9 median "
               f"{r['step_2_to_9']:.3f}, rest median {r['step_rest']:.3f}, mean {r['step_mean']:.3f}; validation median "
               f"{r['valid_median']:.3f} (first {r['valid_first']:.3f}); outside the batches {r['outside']:.2f} s; epoch "
-              f"{r['epoch']:.1f} s against {r['predicted']:.1f} predicted ({r['predicted'] / r['epoch']:.2f})")
+              f"{r['epoch_s']:.1f} s against {r['predicted']:.1f} predicted ({r['predicted'] / r['epoch_s']:.2f})")
 
 if __name__ == '__main__': main()

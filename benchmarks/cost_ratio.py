@@ -47,7 +47,7 @@ def plot(res):
     ax.plot(f, [r['ratio'] for r in rows], 'o-', label='measured epoch (training steps and validation)')
     ax.plot(f, [r['step_ratio'] for r in rows], 's--', alpha=0.6, label='measured training step only')
     ax.axhline(0.25, color='k', ls=':', label='pixel limit, (1/2)² = 0.25')
-    ax.axhline(0.35, color='C3', ls='-', lw=0.8, alpha=0.5, label='0.35: where resizing can pay (issue 18)')
+    ax.axhline(0.35, color='C3', ls='-', lw=0.8, alpha=0.5, label='0.35: the bound the cpu preset keeps under')
     for r in rows: ax.annotate(f"{r['ratio']:.2f}", (r['final'], r['ratio']), textcoords='offset points', xytext=(4, 6), fontsize=8)
     ax.set_xlabel('final size, px (small size = final / 2)'); ax.set_ylabel('epoch cost, small / final')
     ax.set_xticks(f); ax.set_ylim(0, max(0.8, max(r['ratio'] for r in rows) + 0.05))

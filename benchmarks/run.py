@@ -73,6 +73,12 @@ def main(argv=None):
             import tempfile
             a.out = tempfile.mkdtemp(prefix='bench_dry_')
     names = a.methods or list(cfg['budgets'])
+    if a.dry_run and not Path(a.data).is_dir():  # CI without the images: drawn shapes, the same code path
+        import tempfile
+        from fastai_progresize.synth import make_shapes, SHAPES
+        print(f'--data {a.data} not found: the dry run draws shapes instead')
+        a.data = str(make_shapes(Path(tempfile.mkdtemp(prefix='bench_shapes_')), n_train=5, n_valid=2, size=64, shapes=SHAPES, ext='.jpg'))
+        cfg.update(train_per_class=None, valid_per_class=None)  # 4 classes: all 20 training images, 2 batches of 8
     if not Path(a.data).is_dir(): p.error(f'--data {a.data} is not a folder: give an ImageNet-style folder of images')
     bad = set(names) - set(cfg['budgets'])
     if bad: p.error(f'--methods: {sorted(bad)} not in the preset; choose from {list(cfg["budgets"])}')

@@ -56,6 +56,14 @@ def reach(res):
     names = dict.fromkeys(p['method'] for p in res['plans'])
     return {m: _med(time_to_reach([r for r in runs if r['method'] == m], fixed, key)) for m in names if m != 'fixed'}
 
+def _missing(res):
+    "Plans with fewer runs than the preset's seeds, with their number of runs"
+    out = []
+    for p in res['plans']:
+        n = sum((r['method'], r['arg']) == (p['method'], p['arg']) for r in res['runs'])
+        if n < res['config']['seeds'] and not res.get('not_run'): out.append((p, n))
+    return out
+
 def _pct(x): return f'{100 * x:.1f}'
 
 def candidate_table(res):
@@ -131,6 +139,9 @@ def markdown(res):
         (f" {c['jobs']} processes of {c['threads']} torch thread(s) took the runs in parallel." if (c.get('jobs') or 1) > 1 else '') +
         (f" {res['renamed']}." if res.get('renamed') else ''), '',
         *(['## Images per second at each size (measured before training)', '', throughput_table(res), ''] if res.get('throughput') else []),
+        *([f"Planned, not run yet (a run cut short; `--append` resumes it): " + '; '.join(
+            f"{p['method']} {p['arg']} ({p['schedule']}, {res['config']['seeds'] - n} of "
+            f"{res['config']['seeds']} seeds missing)" for p, n in _missing(res)), ''] if _missing(res) else []),
         *([f"Not run (the preset's time cap): " + '; '.join(f"seed {x['seed']} {x['method']} {x['arg']}" for x in res['not_run']), '']
           if res.get('not_run') else []),
         '## Time per epoch at each size (cost model, measured before training)', '', candidate_table(res), '',

@@ -131,7 +131,7 @@ for p in pages:
         if not why: continue
         n_examples += 1
         if not outs: errors.append(f"{p} cell {i} `{snippet(src)}`: an example ({why}) with no saved output; "
-                                   f"run `python /work/tools/run_nb.py nbs/{p}` and nbdev-clean (or, if it shows nothing, "
+                                   f"run `python tools/run_nb.py nbs/{p}` and nbdev-clean (or, if it shows nothing, "
                                    f"`#| hide` it or end its last line with `;`)")
 
 # --- Stored outputs are what the cells print now (index.ipynb: the README) -------------------------------------------
@@ -196,7 +196,7 @@ def check_stale(p):
             now = _texts(json.loads(json.dumps(c.get('outputs', []))))
             if not _same(stored, now):
                 errors.append(f"{p.name} cell {i} `{snippet(c.source)}`: stored output is stale ({_first_diff(stored, now)}); "
-                              f"re-execute it (python /work/tools/run_nb.py nbs/{p.name}, nbdev-clean"
+                              f"re-execute it (python tools/run_nb.py nbs/{p.name}, nbdev-clean"
                               + (", python .ci/make_readme.py)" if p.name == 'index.ipynb' else ')'))
     finally: os.chdir(cwd)
 

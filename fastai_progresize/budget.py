@@ -20,6 +20,7 @@ from .resize import ProgressiveResize, RampProgress, ramp_hw, PutBackOnDetach
 from .regularize import ProgressiveRegularize
 from .cost import CostModel, measure_cost
 from .stages import start_hw_of, check_start_hw
+from .checks import get_dls_of
 
 # %% auto #0
 __all__ = ['TimeBudget', 'BudgetPlan']
@@ -42,6 +43,8 @@ class _BudgetStop(Callback):
     def __init__(self, budget): self.budget = budget
     def after_batch(self):
         if self.budget._stop_train: raise CancelTrainException()
+    def after_cancel_train(self):  # after the `Recorder`'s: a planned end, not a cancelled epoch, so its training loss is logged
+        if self.budget._stop_train and hasattr(self.learn, 'recorder'): self.learn.recorder.cancel_train = False
     def after_epoch(self):
         if self.budget._stop_fit: raise CancelFitException()
 
@@ -98,7 +101,9 @@ class TimeBudget(PutBackOnDetach):
         dt, r = self._step_s(), self._reserve_s()
         stop, e_end = self.budget - r, now + left * dt
         end = stop - 2 * dt  # the last step starts in (stop - 2dt, stop - dt]
-        if e_end + r + dt > stop: self._final = True  # no step of another epoch would fit: this epoch is the last (kept so)
+        # no step of another epoch would fit: this epoch is the last. Judged anew at every step, so that a slow spell that
+        # made the epoch look like the last does not end the run early once the steps are fast again (progress never goes back)
+        self._final = e_end + r + dt > stop
         if self._final: end = min(end, e_end - dt)
         return min(max(now / end, 0.), 1.) if end > 0 else 1.
 
@@ -110,6 +115,7 @@ class TimeBudget(PutBackOnDetach):
         if not self.active: return
         self._t0 = time.perf_counter()
         self._steps,self._valid_s,self._stop_train,self._stop_fit,self._final,self.stopped_at,self.log = [],None,False,False,False,None,[]
+        self._last_step = False
         self._ramps = [(c, c.ramp) for c in self.learn.cbs if isinstance(c, (ProgressiveResize, ProgressiveRegularize))]
         for c,r in self._ramps: c.ramp = _ClockRamp(self, r)
         if self._stopper not in self.learn.cbs: self.learn.add_cb(self._stopper)
@@ -132,9 +138,15 @@ class TimeBudget(PutBackOnDetach):
         self._steps.append(now - self._last); self._last = now
         spent = self.spent
         self.log.append((self.epoch, self.iter, spent, self.pct)); self._it = self.iter + 1
-        stop = spent + self._step_s() > self.budget - self._reserve_s()
-        stop,self.pct = _sync(self.learn, float(stop), max(self.pct, self._progress(spent, self.n_iter - self.iter - 1)))
-        self._stop_train = bool(stop)
+        pct = max(self.pct, self._progress(spent, self.n_iter - self.iter - 1))
+        dt, limit = self._step_s(), self.budget - self._reserve_s()
+        stop = self._last_step or spent + dt > limit  # the step just trained was the last that fits
+        # the next step is the last that fits (in time, or as the last step of the epoch planned as the last): it trains at
+        # the schedule's end, so the fit always ends with the final learning rate and size, however the step times vary
+        last = spent + 2 * dt > limit or (self._final and self.iter == self.n_iter - 2)
+        stop,last,pct = _sync(self.learn, float(stop), float(last), pct)
+        self._stop_train,self._last_step = bool(stop),bool(last)
+        self.pct = 1. if self._last_step else pct
         if self._stop_train: self._stop_fit,self.stopped_at = True,(self.epoch, self._it)
         self.learn.pct_train = self.pct
 
@@ -231,7 +243,7 @@ def plan_budget(self:Learner,
     if bs is None: bs = getattr(getattr(self, 'dls', None), 'bs', None) if cost_model is None else cost_model.bs
     bs = check_int(bs, 'bs')
     if cost_model is None:
-        get_dls = get_dls if get_dls is not None else getattr(self, 'get_dls', None)
+        get_dls = get_dls_of(self, get_dls)
         if get_dls is None and start_hw is None: get_dls = lambda bs, size: self.dls
         if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...) to measure a ramp, or pass `cost_model`; got {get_dls!r}")
         cost_model = measure_cost(self, get_dls, [final] if start_hw is None else [start_hw, final], bs, n_batches=n_batches)

@@ -21,11 +21,22 @@ from .test_size import SizeSweep, AtSize, items_dl, split_items, evaluate_at, ch
 # %% auto #0
 __all__ = ['TestSizeChoice']
 
+# %% ../nbs/10a_calibrate.ipynb #d67684f8
+def check_items(items, name='items'):
+    "`items`: None or a non-empty list of labelled items"
+    if items is None: return None
+    if isinstance(items, (str, bytes)) or not hasattr(items, '__len__'):
+        raise TypeError(f"`{name}` must be a list of labelled items or None, got {items!r}")
+    if not len(items): raise ValueError(f"`{name}` must hold at least one labelled item, or be None (the training items); got an empty list")
+    return list(items)
+
 # %% ../nbs/10a_calibrate.ipynb #6760d1aa
+_no_bn = "needs BatchNorm layers with running statistics, and the model has none"  # one wording, wherever it is missing
+
 def _recalibrate(model, dl, n_batches, n_inp=1):
     "Re-estimate `model`'s BatchNorm statistics on up to `n_batches` of `dl`, as a cumulative average; returns the batches used"
     bns = bn_layers(model)
-    if not bns: raise ValueError("the model has no BatchNorm layer with running statistics, so there is nothing to recalibrate")
+    if not bns: raise ValueError(f"recalibrating {_no_bn}")
     dev = next(model.parameters()).device
     for m in bns: m.reset_running_stats(); m.momentum = None
     model.eval()
@@ -50,7 +61,8 @@ def recalibrate_bn(self:Learner,
     "Re-estimate BatchNorm running statistics at `size` from training items with the validation transforms"
     hw = as_hw(size)
     n_batches = check_int(n_batches, 'n_batches')
-    if not bn_layers(self.model): raise ValueError("`recalibrate_bn`: the model has no BatchNorm layer with running statistics")
+    check_items(items)
+    if not bn_layers(self.model): raise ValueError(f"`recalibrate_bn` {_no_bn}")
     at = AtSize(self, get_dls, bs)
     with learner_kept(self, weights='on_error'):
         vdl, train_items = at(hw)
@@ -99,6 +111,7 @@ def fixres_finetune(self:Learner,
 )->None:
     "Fine-tune only BatchNorm and the classifier head at `size`, on training items with the validation transforms (FixRes)"
     hw, epochs, lr = as_hw(size), check_int(epochs, 'epochs'), check_num(lr, 'lr')
+    check_items(items)
     at = AtSize(self, get_dls, bs)
     with learner_kept(self, weights='on_error'):
         vdl, train_items = at(hw)
@@ -111,7 +124,7 @@ class TestSizeChoice:
         train_size:tuple, # (h, w) the model was trained at
         best_size:tuple, # (h, w) chosen
         calibrate:str|None, # The calibration asked for, and whether it was kept
-        chosen_on:str, # Which items chose the size: the validation set or held-out items
+        chosen_on:str, # Which items chose the size: the validation set, held-out items or a share of the training items
         by:str, # Metric (or 'valid_loss') that chose it
         lower:bool, # Whether lower `by` is better
         selection:SizeSweep, # Sweep on the items that chose the size
@@ -162,17 +175,17 @@ def choose_test_size(self:Learner,
     factors:tuple=(1, 1.15, 1.3, 1.5), # Candidate sizes as multiples of `train_size`
     sizes:list=None, # Candidate sizes instead of `factors`
     calibrate:str=None, # None, 'bn' (recalibrate BatchNorm at each size) or 'fixres' (fine-tune BatchNorm and head)
-    holdout:float|list=None, # Choose on: None, the validation set; a float in (0, 1), that share of the training items; a list, these items
+    holdout:float|list=None, # Choose on: None, the validation set; a list, these held-out items; a float in (0, 1), that share of the training items (seen in training, so not held out)
     multiple:int=8, # Round candidate sizes to a multiple of this
     by:str=None, # As in `Learner.test_sizes`
     n_batches:int=50, # With calibrate='bn': batches to average over
     epochs:int=1, # With calibrate='fixres': epochs of fine-tuning
     lr:float=1e-3, # With calibrate='fixres': peak learning rate
     bs:int=None, # Batch size for `get_dls` and calibration
-    seed:int=0, # Seed of the held-out share and of the calibration order
+    seed:int=0, # Seed of the share of training items and of the calibration order
     apply:bool=True, # Keep the chosen size (`Learner.set_test_size`) and its calibrated weights
 )->TestSizeChoice: # Both sweeps, the chosen size, the set it was chosen on, validation metrics before and after
-    "Sweep test sizes (optionally calibrating at each), choose one on held-out or validation items, and apply it"
+    "Sweep test sizes (optionally calibrating at each), choose one on the validation set, held-out items or a share of the training items, and apply it"
     hist = getattr(self, 'progressive_history', None)
     if train_size is None:
         if hist is None or not len(hist.stages):
@@ -190,18 +203,18 @@ def choose_test_size(self:Learner,
     by, lower = check_by(self, by)
     n_batches, epochs, lr = check_int(n_batches, 'n_batches'), check_int(epochs, 'epochs'), check_num(lr, 'lr')
     if calibrate == 'bn' and not bn_layers(self.model):
-        raise ValueError("`calibrate`='bn' needs BatchNorm layers with running statistics; the model has none (use None or 'fixres')")
+        raise ValueError(f"`calibrate`='bn' {_no_bn} (use None or 'fixres')")
     if calibrate == 'fixres' and not bn_layers(self.model) and not _head_params(self):
         raise ValueError("`calibrate`='fixres' needs BatchNorm layers or a classifier head; the model has neither")
+    if holdout is not None and not (isinstance(holdout, Real) and not isinstance(holdout, bool)): check_items(holdout, 'holdout')
+    if isinstance(holdout, Real) and not isinstance(holdout, bool) and not 0 < holdout < 1:
+        raise ValueError(f"`holdout` must be a share in (0, 1), a list of items or None, got {holdout!r}")
     at = AtSize(self, get_dls, bs)
     all_train = list(at(ts)[1])
     if holdout is None: sel_items, calib_items, on = None, all_train, 'validation set'
     elif isinstance(holdout, Real) and not isinstance(holdout, bool):
-        if not 0 < holdout < 1: raise ValueError(f"`holdout` must be a share in (0, 1), a list of items or None, got {holdout!r}")
         sel_items, calib_items = split_items(all_train, holdout, seed)
-        on = f'held-out {holdout:g} of the training items ({len(sel_items)}; seen in training unless excluded from it)'
-    elif isinstance(holdout, (str, bytes)) or not hasattr(holdout, '__len__') or not len(holdout):
-        raise TypeError(f"`holdout` must be a share in (0, 1), a non-empty list of items or None, got {holdout!r}")
+        on = f'a {holdout:g} share of the training items ({len(sel_items)} items, seen in training)'
     else:
         sel_items, calib_items = list(holdout), all_train
         on = f'{len(sel_items)} held-out items'

@@ -130,3 +130,8 @@ def check_get_dls(
                         f"(as the book's get_dls(bs, size) does); "
                         f"{getattr(f, '__name__', 'it')}{inspect.signature(f)} lacks {', '.join(map(repr, missing))}")
     return f
+
+# %% ../nbs/04_checks.ipynb #aa8a4aa4
+def get_dls_of(learn, get_dls=None):
+    "`get_dls` if given, else the learner's own `learn.get_dls`, else None: where every function that builds DataLoaders looks"
+    return get_dls if get_dls is not None else getattr(learn, 'get_dls', None)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_cli.ipynb #d68da4c9
 from __future__ import annotations
-import os, re, signal, sys, warnings
+import inspect, os, re, shlex, signal, sys, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +20,12 @@ from fastai.torch_core import set_seed
 from fastai.vision.models.tvm import resnet18, resnet34
 from fastai.vision.models.xresnet import xresnet18, xresnet34, xresnet50
 from .stages import stages_from_lists
-from .validate import check_choice
+from .validate import check_choice, check_int, check_num, add_note
+from .checkpoint import atomic_write
 from .synth import make_shapes, SHAPES
 from .data import folder_get_dls
 import fastai_progresize.core  # Learner.fit_progressive
-import fastai_progresize.cost  # Learner.measure_schedule
+from .cost import measure_cost, CostModel
 from .calibrate import CALIBRATE_METHODS  # and Learner.choose_test_size
 
 # %% auto #0
@@ -44,27 +45,66 @@ def _make_model(arch:str, n_out:int)->nn.Module:
 _flags = dict(path='PATH', size='--sizes', sizes='--sizes', epochs='--epochs', lr='--lr', bs='--bs', arch='--arch',
               later='--later', method='--later', freeze_epochs='--freeze-epochs', valid='--valid', valid_pct='--valid-pct',
               seed='--seed', num_workers='--num-workers', out='--out', checkpoint='--checkpoint', resume='--resume',
-              test_size='--test-size', test_calibrate='--test-calibrate')
+              test_size='--test-size', test_calibrate='--test-calibrate', minutes='--minutes', seconds='--minutes')
+_words = [("another `checkpoint` folder", "another --out folder"), ("resume=False", "without --resume"),
+          ("resume=True", "--resume"), ("this run's `get_dls`", "this run's data"),
+          ("`learn.progressive_history`", "the history")]  # Python's words, in a command's terms
 
 def _as_flags(msg:str)->str:
     "`msg` with the argument names in backticks written as the command's flags"
+    for a, b in _words: msg = msg.replace(a, b)
     return re.sub(r'`(\w+)`', lambda m: _flags.get(m[1], m[0]), msg)
+
+def _message(e:BaseException)->str:
+    "The message of `e`; of an error raised in a DataLoader worker process, the original error's last line (torch puts the worker's whole traceback first)"
+    msg = str(e)
+    if 'in DataLoader worker process' in msg and 'Original Traceback' in msg:
+        last = [l for l in msg.strip().splitlines() if l.strip()][-1]
+        msg = last.split(': ', 1)[1] if last.startswith(type(e).__name__ + ':') else last
+    return msg
+
+def _one_line(e:BaseException)->str:
+    "The message of `e` and the notes added to it, on one line, in terms of the flags"
+    return _as_flags('; '.join(' '.join(s.split()) for s in [_message(e), *getattr(e, '__notes__', [])]))
 
 @contextmanager
 def _cli_errors(prog:str='progresize-train'):
     "Re-raise `ValueError`s and `OSError`s as a one-line `CliError` starting with `prog`, in terms of the flags"
     try: yield
-    except (ValueError, OSError) as e: raise CliError(f"{prog}: {_as_flags(' '.join(str(e).split()))}") from e
+    except (ValueError, OSError) as e: raise CliError(f"{prog}: {_one_line(e)}") from e
 
 # %% ../nbs/12_cli.ipynb #78529ee6
-def _check_out(out:str|Path)->Path:
-    "`out` as an absolute path, or a `ValueError` if it is a file or cannot be created"
+_OUTPUTS = ('learner.pkl', 'history.csv', 'stages.csv', 'history.png')
+
+def _check_out(out:str|Path, names=_OUTPUTS)->Path:
+    "`out` as an absolute path, or a `ValueError` if it is a file, cannot be created, or one of `names` in it is taken by a folder"
     out = Path(out).expanduser().resolve()
     if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file: give a folder (made if missing)")
     base = next(p for p in (out, *out.parents) if p.exists())
     if not base.is_dir(): raise ValueError(f"--out {out} cannot be made: {base} is a file")
     if not os.access(base, os.W_OK): raise ValueError(f"--out {out} cannot be written: no write permission in {base}")
+    for n in names:
+        if (out/n).is_dir(): raise ValueError(f"--out {out} holds a folder {n}, where the run writes its file {n}: "
+                                               "move it, or give another --out")
     return out
+
+def _make_out(out:Path)->list:
+    "Create `out` and write a probe file in it, or a `ValueError` saying why not; the folders made, deepest first"
+    made = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out/f'.progresize-probe-{os.getpid()}'
+        probe.write_bytes(b''); probe.unlink()
+    except OSError as e:
+        _remove_empty(made)
+        raise ValueError(f"--out {out} cannot be made or written: {e.strerror or e}") from e
+    return made
+
+def _remove_empty(made:list):
+    "Remove the folders `made` (deepest first) as long as they are empty"
+    for p in made:
+        try: p.rmdir()
+        except OSError: return
 
 # %% ../nbs/12_cli.ipynb #e53f3c3d
 def _get_data(path, demo, out, log):
@@ -83,6 +123,16 @@ def _get_data(path, demo, out, log):
 class _Terminated(KeyboardInterrupt):
     "SIGTERM, raised where the run is, as Ctrl-C raises `KeyboardInterrupt`"
 
+def _interrupt_in(e:BaseException)->KeyboardInterrupt|None:
+    "The Ctrl-C or SIGTERM behind `e`, if any: a signal sent to the whole process group (Ctrl-C, `timeout`, a job scheduler) also kills the DataLoader's worker processes, and torch's error about them can come first"
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt): return e
+        m = re.search(r'DataLoader worker \(pid[^)]*\) is killed by signal: (\w+)', str(e))
+        if m and m[1] in ('Terminated', 'Interrupt'): return _Terminated() if m[1] == 'Terminated' else KeyboardInterrupt()
+        seen.add(id(e)); e = e.__cause__ or e.__context__
+    return None
+
 @contextmanager
 def _sigterm_interrupts():
     "Turn SIGTERM into `_Terminated` while the block runs (in the main thread)"
@@ -93,29 +143,68 @@ def _sigterm_interrupts():
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
 
-def _save_results(learn, hist, out, final=True):
-    "Write the history, the stage table, the plot and (when `final`) the learner to `out`; the names written"
-    out.mkdir(parents=True, exist_ok=True)
-    names = []
-    if final: learn.export(out/'learner.pkl'); names.append('learner.pkl (open with load_learner)')
-    if len(hist.stage_rows): hist.stage_df.to_csv(out/'stages.csv', index=False); names.append('stages.csv')
-    if hist.n_epochs:
-        hist.to_csv(out/'history.csv')
-        fig = hist.plot()
-        fig.savefig(out/'history.png', dpi=100)
-        plt.close(fig)
-        names += ['history.csv', 'history.png']
-    return names
+def _plot(hist, tmp):
+    fig = hist.plot()
+    try: fig.savefig(tmp, format='png', dpi=100)  # `tmp` has no .png suffix to tell the format
+    finally: plt.close(fig)
+
+def _export(learn, tmp):
+    dls = learn.dls
+    try: learn.export(tmp)
+    finally: learn.dls = dls  # `Learner.export` leaves empty DataLoaders behind when it is stopped
+
+def _save_results(learn, hist, out, final=True, saved=None, keep_going=False):
+    "Write the stage table, the history, (when `final`) the learner and the plot to `out`, each atomically; the names written"
+    saved = [] if saved is None else saved
+    jobs = [('stages.csv', 'stage table', len(hist.stage_rows), lambda tmp: hist.stage_df.to_csv(tmp, index=False)),
+            ('history.csv', 'history', hist.n_epochs, lambda tmp: hist.df.to_csv(tmp, index=False)),
+            ('learner.pkl', 'learner', final, lambda tmp: _export(learn, tmp)),
+            ('history.png', 'plot', hist.n_epochs, lambda tmp: _plot(hist, tmp))]
+    for name, what, todo, write in jobs:
+        if not todo: continue
+        try:
+            with atomic_write(out/name, what) as tmp: write(tmp)
+            saved.append(name + (' (open with load_learner)' if name == 'learner.pkl' else ''))
+        except (Exception, KeyboardInterrupt) as e:
+            if not keep_going: raise
+            saved.append(f"not {name} ({_one_line(e) or type(e).__name__})")
+    return saved
+
+def _stopped(e, learn, out, n_stages, again):
+    "After `e` stopped the run: save what it trained (the learner too once every stage finished); one line to say what was kept and how to go on"
+    hist = getattr(learn, 'progressive_history', None) if learn is not None else None
+    done = hist is not None and len(hist.stage_rows) == n_stages and hist.stage_rows[-1].get('train_time') == hist.stage_rows[-1].get('train_time')
+    saved = []
+    if hist is not None:
+        learn.logger = print
+        _save_results(learn, hist, out, final=done, saved=saved, keep_going=True)
+    how = ("every stage had finished" if done else f"resume with: {again} --resume" if '--checkpoint' in again or '--resume' in again
+           else "run again with --checkpoint to be able to resume")
+    what = ('terminated' if isinstance(e, _Terminated) else 'interrupted') if isinstance(e, KeyboardInterrupt) else 'failed'
+    return (f"{what} after {0 if hist is None else hist.n_epochs} epochs; saved {', '.join(saved) or 'nothing'} "
+            f"to {out}; {how}")
 
 # %% ../nbs/12_cli.ipynb #30e83860
 def _one(v): return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v
+
+def _command(kw:dict, defaults:dict)->str:
+    "The command line that repeats a call with the arguments `kw` (without --resume)"
+    parts = ['progresize-train'] + ([str(kw['path'])] if kw.get('path') is not None else [])
+    for k, v in kw.items():
+        if k in ('path', 'resume') or v is None or v is False or (k in defaults and v == defaults[k]): continue
+        flag = '--' + k.replace('_', '-')
+        parts += [flag] if v is True else [flag, *map(str, v if isinstance(v, (list, tuple)) else [v])]
+    return ' '.join(map(shlex.quote, parts))
 
 def _set_test_size(learn, size, calibrate):
     "After the run: choose the size to predict at (auto) or set it, and say so"
     if size is None: return
     if size == 'auto':
         c = learn.choose_test_size(calibrate=calibrate)
-        learn.logger(f"Test size: {c.best_size[0]}x{c.best_size[1]} px, chosen on {c.chosen_on} by {c.by}")
+        b, a = c.before[c.by], c.after[c.by]
+        learn.logger(f"Test size: {c.best_size[0]}x{c.best_size[1]} px, selected on the {c.chosen_on} by {c.by} "
+                     f"({b:.4g} at {c.train_size[0]} px, {a:.4g} at the size selected); the same images chose the size, "
+                     f"so this is no estimate of accuracy on new images")
     else:
         learn.set_test_size(size)
         learn.progressive_history.test_size = dict(train_size=list(learn.progressive_history.stages[-1].hw), best_size=[size, size], chosen_on='given')
@@ -128,6 +217,27 @@ def _test_size(v):
     if isinstance(v, int): return v
     raise ValueError(f"`test_size` must be auto or a size in pixels, got {v!r}")
 
+def _measure(learn, stages, get_dls):
+    "--cost: what each stage will cost here, in a message without the parameters of `measure_cost`"
+    try: return measure_cost(learn, get_dls, stages).report(stages)
+    except ValueError as e:
+        if '`n_batches`' not in str(e): raise
+        raise ValueError(f"--cost times a few batches of each stage, but {str(e).split(' batches, ')[0]} batches: "
+                         "lower --bs, or leave out --cost") from e
+
+def _fit_kw(learn, stages, seconds, log):
+    "`fit_progressive`'s `seconds` for --minutes, after saying how the budget will be spent"
+    if seconds is None: return {}
+    log(f"Time budget: {seconds:g} s of training over {len(stages)} stage{'s' * (len(stages) > 1)}, each stage clock-driven "
+        "with its share of the budget (stages.csv has the budget_s of each beside its train_time)")
+    return dict(seconds=seconds)
+
+def _budget_report(hist, seconds):
+    "Planned against actual seconds, per stage and in all"
+    df = hist.stage_df
+    rows = [f"stage {r.stage}: {r.budget_s:.3g} s planned, {r.train_time:.3g} s trained" for r in df.itertuples()] if 'budget_s' in df else []
+    return f"Time: {seconds:g} s planned, {df.train_time.sum():.3g} s trained" + (f" ({'; '.join(rows)})" if rows else '')
+
 @call_parse(pos=['path'])
 def progresize_train(
     path:str=None, # Image folder: `train/` and `val/` with one sub-folder per class, or class folders split by --valid-pct; default: Imagenette-160, downloaded
@@ -136,7 +246,7 @@ def progresize_train(
     lr:Annotated[float, {'nargs': '+'}]=3e-3, # Learning rate of each stage, or one for every stage
     bs:Annotated[int, {'nargs': '+'}]=None, # Batch size of each stage, or one for every stage (default: 64; with --demo 16)
     arch:str=None, # Model, trained from scratch: resnet18, resnet34, xresnet18, xresnet34 or xresnet50 (default: xresnet50; with --demo xresnet18)
-    later:str='fine_tune', # How the stages after the first train: fine_tune (as in the fastai book) or one_cycle
+    later:str=None, # How the stages after the first train: fine_tune (the default, as in the fastai book) or one_cycle (the default with --minutes)
     freeze_epochs:int=1, # Epochs each fine_tune stage runs before its main cycle (the book's frozen epochs; a model trained from scratch has nothing to freeze)
     valid:str='val', # Name of the validation folder next to `train/`
     valid_pct:float=None, # Split the images at random with this validation share (seeded by --seed) instead of by folder
@@ -145,49 +255,60 @@ def progresize_train(
     out:str='progresize_out', # Folder to write learner.pkl, history.csv, stages.csv and history.png to
     checkpoint:bool=False, # Save a checkpoint after every stage, in OUT/checkpoint
     resume:bool=False, # Go on from the checkpoint in OUT/checkpoint (the same command, with --resume)
-    test_size:str=None, # After training, the size to predict at: auto (sweep sizes around the last one, keep the best, chosen on the validation set) or a size in pixels
+    minutes:float=None, # Train for this wall-clock time (fractions allowed: 0.5), split over the stages, instead of by --epochs
+    test_size:str=None, # After training, the size to predict at: auto (sweep sizes around the last one and keep the best on the validation set: a selection on the images that also report the metric, not a measured gain) or a size in pixels
     test_calibrate:str=None, # With --test-size auto: bn (recalibrate BatchNorm at each size) or fixres (fine-tune BatchNorm and the head)
     cost:bool=False, # Before training, time a few batches at each stage's size and batch size, and print what each stage will cost here
     demo:bool=False, # Train on generated images of shapes, written to OUT/shapes: a complete run in about a minute on a CPU
     quiet:bool=False, # Print only where the results went: no stage messages or progress bars
 )->Learner: # The trained learner (to a Python caller)
     "Train an image classifier with progressive resizing; save the learner, its history and a plot of the run"
+    again = _command(dict(locals()), {k: p.default for k, p in inspect.signature(progresize_train).parameters.items()})
     log = noop if quiet else print
     sizes, bs, arch = ifnone(sizes, (32, 64) if demo else (64, 128)), ifnone(bs, 16 if demo else 64), ifnone(arch, 'xresnet18' if demo else 'xresnet50')
     with _cli_errors():
         test_size = _test_size(test_size)
-        check_choice(test_calibrate, 'test_calibrate', CALIBRATE_METHODS)
-        if test_calibrate is not None and test_size != 'auto': raise ValueError("`test_calibrate` goes with `test_size` 'auto'")
+        if test_calibrate is not None and test_calibrate not in CALIBRATE_METHODS:
+            raise ValueError(f"`test_calibrate` must be bn or fixres, got {test_calibrate!r}")
+        if test_calibrate is not None and test_size != 'auto': raise ValueError("`test_calibrate` goes with `test_size` auto")
+        if num_workers is not None: check_int(num_workers, 'num_workers', lo=0)
+        seconds = None if minutes is None else 60 * check_num(minutes, 'minutes')
+        if later is None: later = 'fine_tune' if minutes is None else 'one_cycle'
+        if minutes is not None and later == 'fine_tune':
+            raise ValueError("--minutes trains every stage with one clock-driven one_cycle fit: leave out --later fine_tune")
         stages = stages_from_lists(list(sizes) if isinstance(sizes, (list, tuple)) else [sizes], _one(epochs), _one(lr),
                                    bs=_one(bs), later=later, freeze_epochs=freeze_epochs)
         check_choice(arch, 'arch', ARCHS)
         out = _check_out(out)
-        get_dls = folder_get_dls(_get_data(path, demo, out, log), valid=valid, valid_pct=valid_pct, seed=seed, num_workers=num_workers)
-        log(f"Data: {get_dls!r}")
-        set_seed(seed)
-        learn = Learner(get_dls(bs=stages[0].bs, size=stages[0].size), _make_model(arch, len(get_dls.vocab)), metrics=accuracy)
-        if quiet: learn.logger = noop
-        log(f"Model: {arch} from scratch; {len(stages)} stage{'s' * (len(stages) > 1)}: {', '.join(s.label for s in stages)}")
-        if cost: print(learn.measure_schedule(stages, get_dls).report(stages))
+        made, learn, hist = _make_out(out), None, None
         try:
-            with _sigterm_interrupts(), learn.no_bar() if quiet else nullcontext(), warnings.catch_warnings():
-                warnings.filterwarnings('ignore', 'fine_tune stages freeze nothing')  # said in --freeze-epochs' help
-                hist = learn.fit_progressive(stages, get_dls=get_dls, checkpoint=out/'checkpoint' if checkpoint or resume else False,
-                                             resume=resume)
-                _set_test_size(learn, test_size, test_calibrate)
-        except KeyboardInterrupt as e:
-            hist = learn.progressive_history if hasattr(learn, 'progressive_history') else None
-            saved = [] if hist is None else _save_results(learn, hist, out, final=False)
-            code = 143 if isinstance(e, _Terminated) else 130
-            again = ' '.join(a for a in sys.argv[1:] if a != '--resume') if sys.argv[1:] else '...'
-            how = (f"resume with: progresize-train {again} --resume" if checkpoint or resume
-                   else "run again with --checkpoint to be able to resume")
-            print(f"progresize-train: {'terminated' if code == 143 else 'interrupted'} after {0 if hist is None else hist.n_epochs} "
-                  f"epochs; saved {', '.join(saved) or 'nothing'} to {out}; {how}", file=sys.stderr)
-            raise SystemExit(code) from e
-        learn.logger = print  # fastai's default, for whoever uses the learner next
-        saved = _save_results(learn, hist, out)
+            with _sigterm_interrupts():
+                get_dls = folder_get_dls(_get_data(path, demo, out, log), valid=valid, valid_pct=valid_pct, seed=seed, num_workers=num_workers)
+                log(f"Data: {get_dls!r}")
+                set_seed(seed)
+                learn = Learner(get_dls(bs=stages[0].bs, size=stages[0].size), _make_model(arch, len(get_dls.vocab)), metrics=accuracy)
+                if quiet: learn.logger = noop
+                log(f"Model: {arch} from scratch; {len(stages)} stage{'s' * (len(stages) > 1)}: {', '.join(s.label for s in stages)}")
+                if cost: print(_measure(learn, stages, get_dls))
+                fit_kw = _fit_kw(learn, stages, seconds, log)
+                with learn.no_bar() if quiet else nullcontext(), warnings.catch_warnings():
+                    warnings.filterwarnings('ignore', 'fine_tune stages freeze nothing')  # said in --freeze-epochs' help
+                    hist = learn.fit_progressive(stages, get_dls=get_dls, checkpoint=out/'checkpoint' if checkpoint or resume else False,
+                                                 resume=resume, **fit_kw)
+                    _set_test_size(learn, test_size, test_calibrate)
+                learn.logger = print  # fastai's default, for whoever uses the learner next
+                saved = _save_results(learn, hist, out)
+        except (KeyboardInterrupt, Exception) as e:
+            stop = _interrupt_in(e)  # Ctrl-C or SIGTERM, also when torch's error about its killed workers came first
+            if stop is not None:
+                print(f"progresize-train: {_stopped(stop, learn, out, len(stages), again)}", file=sys.stderr)
+                raise SystemExit(143 if isinstance(stop, _Terminated) else 130) from e
+            if len(getattr(getattr(learn, 'progressive_history', None), 'stage_rows', [])):
+                add_note(e, f"progresize-train {_stopped(e, learn, out, len(stages), again)}")
+            if made: _remove_empty(made)
+            raise
     log(hist.stage_df[['stage', 'size', 'bs', 'method', 'epochs', 'lr', 'switch_time', 'train_time']].to_string(
         index=False, float_format=lambda v: f'{v:.3g}'))
+    if seconds is not None: log(_budget_report(hist, seconds))
     print(f"Saved to {out}: {', '.join(saved)}")
     return learn

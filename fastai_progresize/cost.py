@@ -4,25 +4,27 @@
 
 # %% ../nbs/03_cost.ipynb #0edfe6da
 from __future__ import annotations
-import math, time
+import math, time, platform, warnings
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import torch
-from fastcore.basics import patch, noop
+from fastcore.basics import patch, noop, store_attr
 from fastcore.foundation import L
 from fastai.callback.core import Callback, CancelTrainException, CancelValidException
 from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
-from .validate import as_hw, check_int, check_choice
+from .validate import as_hw, check_int, check_choice, noted
+from .checks import check_get_dls, get_dls_of
 from .checkpoint import learner_kept
 from .resize import ramp_hw
 from .schedule import ProgressiveSchedule
+from .stages import Stage
 
 # %% auto #0
-__all__ = ['CostModel', 'measure_cost']
+__all__ = ['cheap_ratio', 'CostModel', 'measure_cost', 'CostReport']
 
 # %% ../nbs/03_cost.ipynb #8aad5ae7
 _terms = ('per_pixel', 'per_image', 'per_batch')
@@ -52,6 +54,27 @@ def _corrected(c, px_m, bs_m, t_m, px, bs):
     order = np.argsort(px_m[sel])
     return _pred(c, px, bs) * float(np.interp(px, px_m[sel][order], ratio[order]))
 
+# %% ../nbs/03_cost.ipynb #bd9e5c09
+def _cpu_name():
+    "The CPU's model name, as the system reports it"
+    try:
+        for l in open('/proc/cpuinfo'):
+            if l.startswith('model name'): return l.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def machine_info(device=None)->dict:
+    "Device, CPU and GPU names, threads, and the torch and fastai versions: what a timing depends on"
+    import fastai
+    dev = torch.device(device if device is not None else 'cpu')
+    gpu = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None
+    return dict(device=str(dev), gpu=gpu, cpu=_cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__)
+
+def machine_text(m):
+    "`machine_info` in one line"
+    return (f"{m.get('device')}" + (f" ({m['gpu']})" if m.get('gpu') else '') + f", {m.get('cpu')}, {m.get('threads')} threads, "
+                             f"torch {m.get('torch')}, fastai {m.get('fastai')}")
+
 # %% ../nbs/03_cost.ipynb #d0e270ee
 class CostModel:
     "Seconds per training step, validation batch and epoch measured at some sizes, fitted to predict any size and batch size"
@@ -61,6 +84,8 @@ class CostModel:
         n_valid:int, # Validation items: the default of `n_valid`
         clock:str='wall', # Which clock measured the seconds: 'wall' or 'cpu'
         bs:int|None=None, # Batch size of stages with bs=None (the learner's); default the last measured
+        machine:dict|None=None, # Where it was measured: device, CPU/GPU name, threads, torch and fastai versions (`measure_cost` fills it)
+        margin:float=1.25, # Predictions at sides more than this factor beyond the measured sizes, or at unmeasured batch sizes, warn
     ):
         cols = ['h', 'w', 'bs', 'val_bs', 'train_s', 'valid_s', 'epoch_s']
         if not isinstance(df, pd.DataFrame) or not len(df) or set(cols) - set(df.columns):
@@ -71,22 +96,40 @@ class CostModel:
         px = df['h'] * df['w']
         self.train, self.valid = _fit(px, df['bs'], df['train_s']), _fit(px, df['val_bs'], df['valid_s'])
         self.epoch_s = float(df['epoch_s'].median())
+        self.machine, self.margin, self._warned = dict(machine or {}), float(margin), set()
+
+    def _check_range(self, h, w, bs, col):
+        "Warn (once per kind) when predicting beyond the measured sizes by more than `margin`, or at an unmeasured batch size"
+        px, d = h * w, self.df
+        lo, hi = (d['h'] * d['w']).min(), (d['h'] * d['w']).max()
+        why = ('smaller' if px < lo / self.margin**2 else 'larger' if px > hi * self.margin**2 else None,
+               None if bs in set(d[col]) else bs)
+        if why == (None, None) or (col, why) in self._warned: return
+        self._warned.add((col, why))
+        sizes = sorted(set(zip(d['h'], d['w'])))
+        warnings.warn(f"CostModel extrapolates: predicting at {h}x{w} px, bs {bs}, but it measured only sizes "
+                      f"{', '.join(f'{a}x{b}' for a,b in sizes)} at bs {sorted(set(int(b) for b in d[col]))}; such predictions can be "
+                      f"far off (a model measured at 16-24 px underestimated a 256 px epoch by 2.6x): measure at the sizes and "
+                      f"batch sizes you will train at (`measure_cost`)", stacklevel=3)
 
     def step_seconds(self, size, bs:int)->float:
         "Predicted seconds of one training step on `bs` images at `size`"
-        h,w = as_hw(size); d = self.df
-        return _corrected(self.train, d['h'] * d['w'], d['bs'], d['train_s'], h * w, check_int(bs, 'bs'))
+        h,w = as_hw(size); d = self.df; bs = check_int(bs, 'bs')
+        self._check_range(h, w, bs, 'bs')
+        return _corrected(self.train, d['h'] * d['w'], d['bs'], d['train_s'], h * w, bs)
     def valid_seconds(self, size, bs:int)->float:
         "Predicted seconds of one validation batch of `bs` images at `size`"
-        h,w = as_hw(size); d = self.df
-        return _corrected(self.valid, d['h'] * d['w'], d['val_bs'], d['valid_s'], h * w, check_int(bs, 'bs'))
+        h,w = as_hw(size); d = self.df; bs = check_int(bs, 'bs')
+        self._check_range(h, w, bs, 'val_bs')
+        return _corrected(self.valid, d['h'] * d['w'], d['val_bs'], d['valid_s'], h * w, bs)
 
     def __repr__(self):
         t, v, ms = self.train, self.valid, lambda x: f'{1e3 * x:.3g} ms'
         return (f"CostModel ({self.clock} clock, {len(self.df)} measurements, {self.n_train} training / {self.n_valid} "
                 f"validation items): training step {ms(t['per_batch'])} + bs x ({ms(t['per_image'])} + "
                 f"{ms(1e3 * t['per_pixel'])} per 1000 px); validation batch {ms(v['per_batch'])} + bs x "
-                f"({ms(v['per_image'])} + {ms(1e3 * v['per_pixel'])} per 1000 px); {self.epoch_s:.3g} s more per epoch")
+                f"({ms(v['per_image'])} + {ms(1e3 * v['per_pixel'])} per 1000 px); {self.epoch_s:.3g} s more per epoch"
+                + (f"; measured on {machine_text(self.machine)}" if self.machine else ''))
 
 # %% ../nbs/03_cost.ipynb #0c479c1a
 @patch
@@ -171,8 +214,19 @@ def _time_size(learn, dls, n_batches, warmup, clock):
     return dict(train_s=train_s, valid_s=valid_s, epoch_s=max(0., e['epoch'] - len(e['train']) * train_s - len(e['valid']) * valid_s))
 
 # %% ../nbs/03_cost.ipynb #1721f142
+def _stage_pairs(st, bs, learn):
+    "(size, bs) of each distinct stage of `st`, a stage with bs=None taking the learner's"
+    if bs is not None: raise ValueError("`bs` must be None when `sizes` is a schedule: each stage's own `bs` is measured")
+    bs0 = getattr(getattr(learn, 'dls', None), 'bs', None)
+    pairs = list(dict.fromkeys((s.size, s.bs if s.bs is not None else bs0) for s in st))
+    if any(b is None for _,b in pairs):
+        raise ValueError("a stage keeps the learner's batch size (bs=None) but the learner has no DataLoaders: give the stages a `bs`")
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
 def _pairs(sizes, bs, learn):
     "(h, w) and batch size of each measurement, checked"
+    if isinstance(sizes, ProgressiveSchedule) or (isinstance(sizes, (list, tuple, L)) and len(sizes) and all(isinstance(s, Stage) for s in sizes)):
+        sizes, bs = _stage_pairs(_stages(sizes), bs, learn)
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple, L)) or not len(sizes):
         raise TypeError(f"`sizes` must be a non-empty list of sizes, got {sizes!r}")
     hws = [as_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
@@ -184,70 +238,73 @@ def _pairs(sizes, bs, learn):
 
 def measure_cost(
     learn:Learner, # The learner to time: its model, optimizer, loss, callbacks and device
-    get_dls:callable, # `get_dls(bs=..., size=...)` -> DataLoaders, as for `fit_progressive`
-    sizes:list, # Sizes to time (ints or (h, w) pairs); repeat a size to time it at several batch sizes
-    bs:int|list|None=None, # Batch size: None (the learner's), one for all sizes, or one per size
+    get_dls:callable, # `get_dls(bs=..., size=...)` -> DataLoaders, as for `fit_progressive`; None: `learn.get_dls`
+    sizes:list, # Sizes to time (ints or (h, w) pairs; repeat one to time it at several batch sizes), or a schedule: each stage's size and bs
+    bs:int|list|None=None, # Batch size: None (the learner's, or the stages'), one for all sizes, or one per size
     n_batches:int=4, # Timed training steps (and validation batches, at most) per size
     warmup:int=1, # Untimed steps and validation batches per size first, in an epoch of their own
     clock:str='wall', # 'wall' (`time.perf_counter`) or 'cpu' (`time.process_time`: this process only)
-)->CostModel: # The measurements, fitted
+)->CostModel: # The measurements, fitted, with the machine they were made on
     "Time a few training steps and validation batches of `learn` at each size; the learner is left exactly as it was"
     hws, bss = _pairs(sizes, bs, learn)
     n_batches, warmup = check_int(n_batches, 'n_batches'), check_int(warmup, 'warmup', lo=0)
     check_choice(clock, 'clock', tuple(_clocks))
+    get_dls = get_dls_of(learn, get_dls)
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
+    check_get_dls(get_dls)
     rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)
     with _quietly_kept(learn):
         for (h,w), b in zip(hws, bss):
-            dls = get_dls(bs=b, size=h if h == w else (h, w))
-            if not rows: n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)
-            rows.append(dict(h=h, w=w, bs=dls.train.bs, val_bs=dls.valid.bs, **_time_size(learn, dls, n_batches, warmup, clock)))
-    return CostModel(pd.DataFrame(rows), n_train, n_valid, clock, default_bs)
+            with noted(f"measure_cost: this happened at size {h}x{w} with bs {b}; can the model take that size?"):
+                dls = get_dls(bs=b, size=h if h == w else (h, w))
+                if not rows: n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)
+                rows.append(dict(h=h, w=w, bs=dls.train.bs, val_bs=dls.valid.bs, **_time_size(learn, dls, n_batches, warmup, clock)))
+    dev = getattr(getattr(learn, 'dls', None), 'device', None) or next(iter(learn.model.parameters()), torch.empty(0)).device
+    return CostModel(pd.DataFrame(rows), n_train, n_valid, clock, default_bs, machine=machine_info(dev))
 
 # %% ../nbs/03_cost.ipynb #5363c504
-@patch
-def show(self:CostModel,
-    schedule:ProgressiveSchedule, # The schedule to cost, or a list of `Stage`s
-    n_train:int|None=None, # Training items; None: the measured DataLoaders'
-    n_valid:int|None=None, # Validation items; None: the measured DataLoaders'
-)->pd.DataFrame: # One row per stage; `attrs['fixed_s']` holds the time of the same epochs at the final size
-    "Predicted seconds per epoch and per stage of `schedule`, each as a share of its epochs' time at the final size"
-    st = _stages(schedule)
-    bss = [self.bs if s.bs is None else s.bs for s in st]
-    secs = self.seconds(st, n_train, n_valid, per_stage=True)
-    fixed = sum(s.epochs for s in st) * self.epoch_seconds(st[-1].size, bss[-1], n_train, n_valid)
-    df = pd.DataFrame(dict(size=[s.label for s in st], bs=bss, epochs=[s.total_epochs for s in st],
-                           epoch_s=[x / s.total_epochs for x,s in zip(secs, st)], seconds=secs,
-                           cost=[x / fixed for x in secs]), index=pd.RangeIndex(1, len(st) + 1, name='stage'))
-    df.attrs['fixed_s'] = fixed
-    return df
+cheap_ratio = 0.35  # an epoch at the small size must cost at most this share of one at the final size for a saving to show (benchmarks)
+
+class CostReport:
+    "A schedule's predicted seconds: one row per stage (`df`), the `total`, the `fixed_s` of the same epochs at the final size, and a `verdict`"
+    def __init__(self, df, fixed_s, clock, epochs, small_ratio=None, pixel_ratio=None):
+        store_attr('df,fixed_s,clock,epochs,small_ratio,pixel_ratio'); self.total = float(df['seconds'].sum())
+    @property
+    def saving(self)->float: "Share of the fixed-size time this schedule saves, at best (its accuracy is another question)"; return 1 - self.total / self.fixed_s
+    @property
+    def verdict(self)->str:
+        "One line: whether progressive resizing can save time on this machine, from the measured costs"
+        if self.saving <= 0: return (f"Verdict: no saving: this schedule takes {self.total / self.fixed_s:.2f} of the time of the same epochs "
+                                     f"at the final size; train at the final size")
+        if self.small_ratio is None: return f"Verdict: it saves at most {self.saving:.0%} of the time; whether it keeps the accuracy, measure at equal time"
+        why = (f"an epoch at the smallest size costs {self.small_ratio:.2f} of one at the final size here (pixels alone: "
+               f"{self.pixel_ratio:.2f})")
+        if self.small_ratio <= cheap_ratio:
+            return f"Verdict: small epochs are cheap: {why}; it saves up to {self.saving:.0%} of the time, if it keeps the accuracy"
+        return (f"Verdict: small epochs are not cheap enough: {why}, above {cheap_ratio}; at most {self.saving:.0%} saved, which "
+                f"fewer epochs at the final size usually buy as well")
+    def _total(self): return (f"Predicted: {self.total:.1f} s ({self.clock} clock), {self.total / self.fixed_s:.2f} of the {self.fixed_s:.1f} s "
+                              f"of the same {self.epochs} epochs at the final size")
+    def __repr__(self): return (self.df.reset_index().to_string(index=False, float_format=lambda v: f'{v:.3g}') + '\n' + self._total()
+                                + '\n' + self.verdict)
+    def _repr_html_(self): return self.df.to_html(float_format=lambda v: f'{v:.3g}') + f"<p>{self._total()}<br>{self.verdict}</p>"
 
 @patch
 def report(self:CostModel,
     schedule:ProgressiveSchedule, # The schedule to cost, or a list of `Stage`s
     n_train:int|None=None, # Training items; None: the measured DataLoaders'
     n_valid:int|None=None, # Validation items; None: the measured DataLoaders'
-)->str: # The table and a line with the total
-    "`show` as text, with the total and the fixed-size time it compares with"
-    df = self.show(schedule, n_train, n_valid)
-    fixed, tot = df.attrs['fixed_s'], df['seconds'].sum()
-    return (df.reset_index().to_string(index=False, float_format=lambda v: f'{v:.3g}') + f"\nPredicted: {tot:.1f} s ({self.clock} clock), {tot / fixed:.2f} "
-            f"of the {fixed:.1f} s of the same {sum(s.epochs for s in _stages(schedule))} epochs at the final size")
-
-# %% ../nbs/03_cost.ipynb #c6b60fe8
-@patch
-def measure_schedule(self:Learner,
-    schedule:ProgressiveSchedule, # The schedule to cost, or a list of `Stage`s
-    get_dls:callable=None, # `get_dls(bs=..., size=...)`; default `learn.get_dls`
-    n_batches:int=4, # Timed steps (and validation batches, at most) per stage size
-    warmup:int=1, # Untimed ones first
-    clock:str='wall', # 'wall' or 'cpu'
-)->CostModel: # Measured at each stage's size and batch size; `.report(schedule)` is the prediction as text
-    "Time a few batches at each stage's size and batch size on this learner, before `schedule` trains"
+)->CostReport: # Prints as the table and a line with the total; `.df` is the table
+    "Predicted seconds per epoch and per stage of `schedule`, each as a share of its epochs' time at the final size, and the total"
     st = _stages(schedule)
-    get_dls = get_dls if get_dls is not None else getattr(self, 'get_dls', None)
-    bs0 = getattr(getattr(self, 'dls', None), 'bs', None)
-    pairs = list(dict.fromkeys((s.size, s.bs if s.bs is not None else bs0) for s in st))
-    if any(b is None for _,b in pairs):
-        raise ValueError("a stage keeps the learner's batch size (bs=None) but the learner has no DataLoaders: give the stages a `bs`")
-    return measure_cost(self, get_dls, [p[0] for p in pairs], [p[1] for p in pairs], n_batches, warmup, clock)
+    bss = [self.bs if s.bs is None else s.bs for s in st]
+    secs = self.seconds(st, n_train, n_valid, per_stage=True)
+    fixed = sum(s.total_epochs for s in st) * self.epoch_seconds(st[-1].size, bss[-1], n_train, n_valid)  # fine_tune's frozen epochs count: they train too
+    df = pd.DataFrame(dict(size=[s.label for s in st], bs=bss, epochs=[s.total_epochs for s in st],
+                           epoch_s=[x / s.total_epochs for x,s in zip(secs, st)], seconds=secs,
+                           cost=[x / fixed for x in secs]), index=pd.RangeIndex(1, len(st) + 1, name='stage'))
+    small, ratio, px = min(st[:-1] or st, key=lambda s: s.start_hw[0] * s.start_hw[1]), None, None
+    if len(st) > 1 and not small.in_fit:  # staged: the measured epoch of the smallest stage against the last one's
+        ratio = df['epoch_s'].iloc[list(st).index(small)] / df['epoch_s'].iloc[-1]
+        px = small.hw[0] * small.hw[1] / (st[-1].hw[0] * st[-1].hw[1])
+    return CostReport(df, fixed, self.clock, sum(s.total_epochs for s in st), ratio, px)

@@ -29,10 +29,22 @@ def open_draft(
 )->Image.Image: # The image, at least `min_size` large where the file is bigger than that
     "Open `fn`, letting a JPEG decode at 1/2, 1/4 or 1/8 scale as long as it stays at least `min_size` large"
     hw = None if min_size is None else as_hw(min_size, name='min_size')
-    with Image.open(fn) as im:
-        if hw is not None and im.format == 'JPEG': im.draft(mode, (hw[1], hw[0]))
-        im.load()
-        return im.convert(mode)
+    try:
+        with Image.open(fn) as im:
+            if hw is not None and im.format == 'JPEG': im.draft(mode, (hw[1], hw[0]))
+            im.load()
+            return im.convert(mode)
+    except OSError as e: raise _unreadable(e, fn) from e
+
+def _unreadable(e:OSError, fn)->OSError:
+    "`e`, raised while reading image `fn`, as an `OSError` (of the same errno) whose message names the file"
+    msg = f"image {fn} could not be read: {e.strerror or e}"
+    return OSError(e.errno, msg) if e.errno else OSError(msg)
+
+def _open_image(fn):
+    "`PILImage.create(fn)`, with an error that names the file"
+    try: return PILImage.create(fn)
+    except OSError as e: raise _unreadable(e, fn) from e
 
 # %% ../nbs/11_data.ipynb #0c16f34d
 _SIZE_FREE = (FlipItem, DihedralItem)
@@ -133,7 +145,7 @@ class FolderDLs:
         "The `DataBlock` for one `size`"
         item_tfms = self.item_tfms_for(size)
         block = DraftImageBlock(decode_size(item_tfms)) if self.fast_decode else TransformBlock(
-            type_tfms=PILImage.create, batch_tfms=IntToFloatTensor)
+            type_tfms=_open_image, batch_tfms=IntToFloatTensor)
         return DataBlock(blocks=(block, CategoryBlock(vocab=self.vocab)), get_y=parent_label,
                          splitter=lambda _: self.splits, item_tfms=item_tfms, batch_tfms=self.batch_tfms_for(size))
 
@@ -173,6 +185,7 @@ def folder_get_dls(
                                            "or one sub-folder per class")
     if not path.is_dir(): raise ValueError(f"`path` {path} is a file, not a folder of images")
     if valid_pct is not None: check_num(valid_pct, 'valid_pct', hi=1, hi_ok=False)
+    if num_workers is not None: check_int(num_workers, 'num_workers', lo=0)
     _check_tfms(item_tfms, 'item_tfms'); _check_tfms(batch_tfms, 'batch_tfms')
     split_folders = valid_pct is None and (path/'train').is_dir() and (path/valid).is_dir()
     if valid_pct is None and (path/'train').is_dir() and not split_folders:

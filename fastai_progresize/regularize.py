@@ -47,6 +47,22 @@ def _check_pair(v, name, lo=0., hi=None):
         raise TypeError(f"`{name}` must be a (start, end) pair of numbers, got {v!r}")
     return tuple(check_num(o, f"{name}[{i}]", lo=lo, hi=ifnone(hi, math.inf), lo_ok=True) for i,o in enumerate(v))
 
+# %% ../nbs/09_regularize.ipynb #e9420764
+class DrawAt:
+    "`dl` for one training epoch of `cb`: each batch is drawn with the augmentation of its step, which is put back right after (try/finally)"
+    def __init__(self, dl, cb): self.dl,self.cb = dl,cb
+    def __len__(self): return len(self.dl)
+    def __getattr__(self, k): return getattr(self.__dict__['dl'], k)
+    def __iter__(self):
+        cb, it = self.cb, iter(self.dl)
+        for i in range(len(self.dl) + 1):
+            vals = cb._apply(cb._draw, cb.ramp.at(cb.epoch, i, len(self.dl)))
+            try: b = next(it)
+            except StopIteration: return
+            finally: cb._restore(cb._draw)
+            cb._drawn = {k: vals[k] for k in ('min_scale', 'aug') if k in vals}
+            yield b
+
 # %% ../nbs/09_regularize.ipynb #30c56ae8
 class ProgressiveRegularize(PutBackOnDetach):
     "Ramp dropout, drop-path, MixUp/CutMix alpha and augmentation strength with training progress, as the size grows"
@@ -61,7 +77,7 @@ class ProgressiveRegularize(PutBackOnDetach):
         ramp_end:float=0.8, # Fraction of training at which they reach `end`
         step:str='batch', # How often the values may change: 'batch' or 'epoch'
         n_epoch:int|None=None, # Epochs one ramp spans across consecutive fits; None: per fit
-        modules:list|None=None, # Modules whose dropout / drop-path is ramped; None: all of the model's
+        modules:list|None=None, # Modules whose dropout / drop-path is ramped, with all their submodules; None: the whole model's
     ):
         self.pairs = {'dropout': _check_pair(dropout, 'dropout', 0., 1.), 'drop_path': _check_pair(drop_path, 'drop_path', 0., 1.),
                       'mix_alpha': _check_pair(mix_alpha, 'mix_alpha'), 'min_scale': _check_pair(min_scale, 'min_scale', 0., 1.),
@@ -71,9 +87,9 @@ class ProgressiveRegularize(PutBackOnDetach):
         if all(v is None for v in self.pairs.values()): raise ValueError("Give at least one of `dropout`, `drop_path`, `mix_alpha`, `min_scale`, `aug`")
         if modules is not None and not all(isinstance(m, nn.Module) for m in modules): raise TypeError(f"`modules` must be a list of `nn.Module`s, got {modules!r}")
         self.ramp_start,self.ramp_end = check_ramp(ramp_start, ramp_end)
-        self.ramp,self.modules,self.active,self.log,self._step,self._draw = RampProgress(n_epoch, step),modules,False,[],[],[]
+        self.ramp,self.modules,self.active,self.log,self._mix,self._draw,self._drawn = RampProgress(n_epoch, step),modules,False,[],[],[],{}
 
-    def _put_back(self): self._restore(self._step + self._draw)
+    def _put_back(self): self._end()
 
     def _restore(self, targets):
         for _,_,restore in targets: restore()
@@ -93,8 +109,9 @@ class ProgressiveRegularize(PutBackOnDetach):
         return pd.DataFrame(self.log)
 
     def _targets(self):
-        "(setting, apply, restore) for everything ramped: applied per step, and applied before a batch is drawn"
-        mods = self.modules if self.modules is not None else list(self.learn.model.modules())
+        "Modules whose attribute is ramped, (setting, apply, restore) of the mix callbacks, and of the batch transforms"
+        roots = self.modules if self.modules is not None else [self.learn.model]
+        mods = list({id(m): m for r in roots for m in r.modules()}.values())  # every submodule, once
         def attr(o, a, key):
             v0 = getattr(o, a)
             return (key, partial(setattr, o, a), partial(setattr, o, a, v0))
@@ -104,50 +121,68 @@ class ProgressiveRegularize(PutBackOnDetach):
             return ts
         def set_alpha(c, a): c.distrib = Beta(torch.tensor(a), torch.tensor(a))
         def set_mag(h, k, v0, m): h[k] = _scale_mag(k, v0, m)
-        step = found('dropout', [attr(m, 'p', 'dropout') for m in mods if isinstance(m, _DROPOUTS)], 'the model has no `nn.Dropout` module')
-        step += found('drop_path', [attr(m, 'drop_prob', 'drop_path') for m in mods if isinstance(getattr(m, 'drop_prob', None), Real)], 'no module has a `drop_prob`')
-        step += found('mix_alpha', [('mix_alpha', partial(set_alpha, c), partial(setattr, c, 'distrib', c.distrib))
-                                    for c in self.learn.cbs if isinstance(c, MixHandler)], 'the learner has no `MixUp` or `CutMix` callback')
+        where = 'the model' if self.modules is None else '`modules`'
+        mod = found('dropout', [('dropout', m, 'p') for m in mods if isinstance(m, _DROPOUTS)], f'{where} has no `nn.Dropout` module')
+        mod += found('drop_path', [('drop_path', m, 'drop_prob') for m in mods if isinstance(getattr(m, 'drop_prob', None), Real)],
+                     f'no module has a `drop_prob` (in {where})')
+        mix = found('mix_alpha', [('mix_alpha', partial(set_alpha, c), partial(setattr, c, 'distrib', c.distrib))
+                                  for c in self.learn.cbs if isinstance(c, MixHandler)], 'the learner has no `MixUp` or `CutMix` callback')
         fs = getattr(train_pipeline(self.dls.train), 'fs', [])
         draw = found('min_scale', [attr(t, 'min_scale', 'min_scale') for t in fs if isinstance(t, RandomResizedCropGPU)], 'the training DataLoader has no `RandomResizedCropGPU`')
         draw += found('aug', [('aug', partial(set_mag, h, k, v0), partial(h.__setitem__, k, v0)) for h,k,v0 in aug_magnitudes(self.dls.train)],
                       'the training DataLoader has no `aug_transforms` magnitudes')
-        return step, draw
+        return mod, mix, draw
+
+    def _hook(self, mods):
+        "Set each module's value just before its forward pass and put it back right after, exception or not"
+        def pre(key, a, m, args):
+            if m.training and self._vals is not None: setattr(m, a, self._vals[key])
+        def post(a, v0, m, args, out): setattr(m, a, v0)
+        hs = []
+        for key,m,a in mods:
+            hs += [m.register_forward_pre_hook(partial(pre, key, a), prepend=True),
+                   m.register_forward_hook(partial(post, a, getattr(m, a)), always_call=True)]
+        # the mix callbacks drew their lambda in `before_batch`: their alpha goes back once the model has run
+        hs.append(self.learn.model.register_forward_hook(lambda *_: self._restore(self._mix), always_call=True))
+        return hs
+
+    def _end(self):
+        "Remove the hooks and put every value back"
+        for h in getattr(self, '_hooks', []): h.remove()
+        self._hooks,self._vals = [],None
+        self._restore(self._mix + self._draw)
 
     def before_fit(self):
         "Find what to ramp (an argument with nothing to act on raises here, before any step); stay out of `lr_find`"
-        self._restore(self._step + self._draw)
+        self._end()
         self.active = not any(isinstance(c, LRFinder) for c in self.learn.cbs)
         if not self.active: return
-        self._step,self._draw = self._targets()
+        mods,self._mix,self._draw = self._targets()
+        self._hooks = self._hook(mods)
         self.ramp.begin_fit(self.learn.n_epoch)
         if self.ramp.done == 0: self.log = []
         self._trained,self._cancelled = 0,False
 
     def before_train(self):
-        "Set the augmentation for the first batch of the epoch"
-        if self.active: self._apply(self._draw, self.ramp.at(self.epoch, 0, 1))
+        "Draw each training batch with the augmentation of its step, put back as soon as it is drawn"
+        if self.active and self._draw: self.learn.dl = DrawAt(self.learn.dl, self)
 
     def before_batch(self):
-        "Put the shared transforms back (the batch is drawn) and set this step's dropout, drop-path and mix alpha"
+        "This step's dropout and drop-path (set during the forward pass) and mix alpha (set until the model has run)"
         if not self.active: return
-        self._restore(self._draw)
         pct = self.ramp.at(self.epoch, self.iter, self.n_iter)
-        self.log.append({'pct': pct, **self._apply(self._step, pct)})
-
-    def after_batch(self):
-        "Set the augmentation for the next training batch before the `DataLoader` draws it"
-        if self.active and self.iter + 1 < self.n_iter: self._apply(self._draw, self.ramp.at(self.epoch, self.iter + 1, self.n_iter))
+        self._vals = self.values_at(pct)
+        for key,set_,_ in self._mix: set_(self._vals[key])
+        self.log.append({'pct': pct, **{k: v for k,v in self._vals.items() if k not in ('min_scale', 'aug')}, **self._drawn})
 
     def after_train(self):
-        self._restore(self._draw)
         if self.active: self._trained += 1
-    def after_cancel_train(self): self._restore(self._draw)
-    def before_validate(self): self._restore(self._draw)
+        self._vals = None
     def after_cancel_fit(self): self._cancelled = True
 
     def after_fit(self):
         "Put every value back and count the epochs towards a ramp spanning several fits"
-        self._restore(self._step + self._draw)
+        self._end()
         if self.active: self.ramp.end_fit(self._trained, completed=not self._cancelled)
         self.active = False
+

@@ -11,7 +11,7 @@ from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.torch_core import rank_distrib, num_distrib
 from .validate import check_choice, check_bool, check_num, noted, as_hw, listy
-from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls
+from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls, get_dls_of
 from .history import ProgressiveHistory, ProgressiveRecorder
 from .validate import fmt_size
 from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
@@ -85,7 +85,7 @@ class ProgressiveRun:
     def __init__(self, *, learn, stages, get_dls=None, build_dls='upfront', csv=None, checkpoint=False, resume=False, fit_kw=None, seconds=None):
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
         self.seconds = check_seconds(seconds, self.stages)
-        self.get_dls = check_get_dls(ifnone(get_dls, getattr(learn, 'get_dls', None)))
+        self.get_dls = check_get_dls(get_dls_of(learn, get_dls))
         self.build_dls = check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
         check_bool(resume, 'resume')
         self.fit_kw = {k: v for k,v in (fit_kw or {}).items() if v is not None and v is not False}
@@ -186,7 +186,7 @@ def _fit(self:ProgressiveRun, i, dls, t_switch):
     learn.dls, bs, budget = dls, dls.train.bs, self.budget(i)
     hist.stage_rows.append(dict(stage=i+1, size=fmt_size(s.size), start=fmt_size(s.start_hw) if s.in_fit else None,
                                 bs=bs, method=s.method, epochs=s.epochs, frozen=s.frozen, lr=s.lr, start_epoch=hist.n_epochs,
-                                switch_time=t_switch, train_time=math.nan, budget_s=math.nan if budget is None else budget, batch_hw=None))
+                                switch_time=t_switch, train_time=math.nan, budget_s=budget, batch_hw=None))
     how = _how(s) if budget is None else f"fit_one_cycle({s.lr:g}) for {budget:.1f} s of the time budget"
     learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {how}")
     self.rec.start_stage(i, s, bs, check_size=not s.in_fit)

@@ -15,7 +15,7 @@ from fastcore.meta import delegates
 from fastai.learner import Learner
 from fastai.callback.schedule import combined_cos
 from .stages import Stage, stages_from_lists
-from .validate import is_int, is_num, as_hw, check_int, check_num, check_list
+from .validate import is_int, is_num, as_hw, check_int, check_num, check_list, fmt_size
 from .resize import ramp_hw
 from .rules import stage_bs, stage_lr, reg_at
 
@@ -116,7 +116,7 @@ def _caption(self):
     fz = f' (+{self.n_frozen} frozen)' if self.n_frozen else ''
     h,w = self.final.hw
     return (f"{self.__class__.__name__}: {len(self)} stage{'s' if len(self) > 1 else ''}, {self.n_epochs} epochs{fz}, "
-            f"cost {self.cost():.3f} of {self.n_epochs} epochs at {h if h == w else f'{h}x{w}'}px")
+            f"cost {self.cost():.3f} of {self.n_epochs} epochs at {fmt_size((h, w))}px")
 
 @patch
 def __repr__(self:ProgressiveSchedule): return _caption(self) + '\n' + self.show().reset_index().to_string(index=False)
@@ -145,24 +145,42 @@ def from_lists(cls:ProgressiveSchedule,
     if reg is not None: stages = [Stage(**{**s.as_dict(), 'reg': reg_at(reg, i, len(stages))}) for i,s in enumerate(stages)]
     return cls(stages)
 
+# %% ../nbs/02_schedule.ipynb #8b6c7f54
+def _staged_hws(s, e, n, multiple):
+    "`n` (h, w) sizes from `s` to `e`, all but the last rounded to `multiple`"
+    def rnd(v, top): return min(top, max(multiple, int(v / multiple + 0.5) * multiple))
+    return [tuple(rnd(a + (b - a) * i / (n - 1), b) for a,b in zip(s, e)) for i in range(n - 1)] + [e]
+
+def _distinct(s, e, n, m): return len(set(_staged_hws(s, e, n, m))) == n
+
+def repeat_advice(s, e, n, multiple, min_stages=1):
+    "What would make `n` sizes from `s` to `e` in multiples of `multiple` distinct: only changes that work are offered"
+    tips = []
+    fewer = [k for k in range(n - 1, min_stages - 1, -1) if _distinct(s, e, k, multiple)]
+    if fewer: tips.append(f"at most {fewer[0]} stages (`n_stages`)")
+    ms = [m for m in (multiple // 2**k for k in range(1, multiple.bit_length())) if _distinct(s, e, n, m)]
+    if ms: tips.append(f"a `multiple` of {ms[0]}")
+    tips.append("a smaller start or larger final size" if tips else "a smaller start or a larger final size: no `multiple` makes these sizes distinct")
+    return "use " + ", or ".join(tips)
+
 # %% ../nbs/02_schedule.ipynb #812036d8
 def staged_sizes(
     start:int|tuple, # First size: side in pixels, or (h, w)
     end:int|tuple, # Last (final) size, kept as given
     n_stages:int, # Number of sizes
     multiple:int=32, # Every size but the last is rounded to the nearest multiple of this
+    min_stages:int=1, # Fewest stages the caller accepts, for the advice when sizes repeat
 )->list: # `n_stages` growing sizes: ints, or (h, w) pairs when `start` or `end` is one
     "`n_stages` sizes evenly spaced from `start` to `end`, rounded to `multiple`"
     s, e = as_hw(start, name='start'), as_hw(end, name='end')
     n, multiple = check_int(n_stages, 'n_stages'), check_int(multiple, 'multiple')
     if s[0] > e[0] or s[1] > e[1]:
         raise ValueError(f"`start` ({start}) is larger than `end` ({end}): sizes grow during progressive resizing")
-    def rnd(v, top): return min(top, max(multiple, int(v / multiple + 0.5) * multiple))
-    hws = [tuple(rnd(a + (b - a) * i / (n - 1), b) for a,b in zip(s, e)) for i in range(n - 1)] + [e]
+    hws = _staged_hws(s, e, n, multiple)
     sizes = [hw if not (is_int(start) and is_int(end)) else hw[0] for hw in hws]
     if len(set(hws)) < n:
-        raise ValueError(f"{n} stages from {start} to {end} in multiples of {multiple} repeat a size: {sizes}; use fewer "
-                         f"stages (`n_stages`), a smaller `multiple` or a wider range")
+        raise ValueError(f"{n} stages from {start} to {end} in multiples of {multiple} repeat a size: {sizes}; "
+                         + repeat_advice(s, e, n, multiple, min_stages))
     return sizes
 
 # %% ../nbs/02_schedule.ipynb #c82713f2
@@ -217,7 +235,7 @@ def from_budget(cls:ProgressiveSchedule,
         raise ValueError(f"`budget` must be a fraction of the fixed-size cost, in (0, 1], got {budget!r}")
     if epochs < n: raise ValueError(f"`epochs` ({epochs}) must be at least `n_stages` ({n}): every stage needs an epoch")
     if start_size is None: start_size = fh // 2 if is_int(final_size) else (fh // 2, fw // 2)
-    sizes = staged_sizes(start_size, final_size, n, multiple)
+    sizes = staged_sizes(start_size, final_size, n, multiple, min_stages=2)  # from_budget needs two stages
     best, cheapest = None, None
     for k in range(n - 1, epochs):  # k epochs at the smaller sizes; cost falls as k grows
         cand = cls.from_lists(sizes, _split(k, n - 1) + [epochs - k], lr, **kwargs)
@@ -275,7 +293,7 @@ def plot(self:ProgressiveSchedule,
     ax2 = ax.twinx()
     ax2.plot(*_lr_curve(self, pts), color='C1')
     ax2.set_ylabel('learning rate', color='C1')
-    ax.set_title(f'{len(self)} stages, cost {self.cost():.2f}', fontsize=10)
+    ax.set_title(f"{len(self)} stage{'s' if len(self) != 1 else ''}, cost {self.cost():.2f}", fontsize=10)
     fig.tight_layout()
     return fig
 

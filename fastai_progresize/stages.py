@@ -101,7 +101,7 @@ class Stage:
     @property
     def label(self):
         "The size as text, such as '128px', '128x160px' or, in fit, '64->128px'"
-        fmt = lambda hw: f'{hw[0]}' if hw[0] == hw[1] else f'{hw[0]}x{hw[1]}'
+        fmt = lambda hw: str(fmt_size(hw))
         return (f'{fmt(self.start_hw)}->' if self.in_fit else '') + fmt(self.hw) + 'px'
     @property
     def frozen(self): "Frozen epochs that really run: `freeze_epochs` for 'fine_tune', else 0"; return self.freeze_epochs if self.method == 'fine_tune' else 0

@@ -18,7 +18,7 @@ from fastai.data.core import TfmdDL, test_set
 from fastai.learner import Learner
 from fastai.vision.augment import Resize, RandomResizedCrop, RandomResizedCropGPU
 from .validate import as_hw, check_int
-from .checks import check_get_dls, check_stage_dls, dls_facts
+from .checks import check_get_dls, check_stage_dls, dls_facts, get_dls_of
 from .checkpoint import learner_kept
 from .data import DraftDecode, decode_size
 
@@ -93,9 +93,12 @@ def check_by(learn, by):
     return by, ('loss' in by or 'error' in by)
 
 # %% ../nbs/10_test_size.ipynb #1f8c4e2c
-def _best(df, by, lower):
-    i = df[by].astype(float).idxmin() if lower else df[by].astype(float).idxmax()
-    return df.loc[i, 'size']
+def _best(df, by, lower, train_size=None):
+    "The size with the best `by`; among sizes that tie on it, `train_size`, then the lowest loss, then the first listed"
+    v = df[by].astype(float)
+    top = df[np.isclose(v, v.min() if lower else v.max(), rtol=1e-9, atol=0)]
+    if train_size is not None and tuple(train_size) in list(top['size']): return tuple(train_size)
+    return top.loc[top['valid_loss'].astype(float).idxmin(), 'size'] if 'valid_loss' in top else top['size'].iloc[0]
 
 def _is_bn(m): return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
 
@@ -108,7 +111,7 @@ class AtSize:
     def __init__(self, learn, get_dls=None, bs=None):
         if not isinstance(learn, Learner): raise TypeError(f"`learn` must be a fastai Learner, got {type(learn).__name__}")
         self.learn, self.bs = learn, (None if bs is None else check_int(bs, 'bs'))
-        get_dls = get_dls if get_dls is not None else getattr(learn, 'get_dls', None)
+        get_dls = get_dls_of(learn, get_dls)
         self.get_dls = None if get_dls is None else check_get_dls(get_dls)
         if self.get_dls is None and not size_tfms(learn.dls.valid):
             raise ValueError("the learner's validation DataLoader has no Resize, RandomResizedCrop or RandomResizedCropGPU "
@@ -156,8 +159,8 @@ class SizeSweep:
 
     @property
     def best(self)->tuple:
-        "The (h, w) with the best `by`"
-        return _best(self.df, self.by, self.lower)
+        "The (h, w) with the best `by`; a tie keeps the training size, then the lower loss"
+        return _best(self.df, self.by, self.lower, self.train_size)
 
     def plot(self, ax=None):
         "Plot `by` against the test size, with the training size marked"

@@ -20,9 +20,11 @@ from fastai.vision.data import ImageBlock
 from fastai.data.core import DataLoaders
 from .validate import check_int, check_choice
 from .synth import make_shapes
+from fastcore.test import test_eq
 
 # %% auto #0
-__all__ = ['shapes_get_dls', 'tiny_cnn', 'tiny_learner', 'learner_state', 'state_changes']
+__all__ = ['shapes_get_dls', 'tiny_cnn', 'tiny_learner', 'learner_state', 'state_changes', 'tiny_no_bn', 'trained_learner',
+           'input_sizes', 'test_unchanged']
 
 # %% ../nbs/00b_test_utils.ipynb #88d683a9
 def shapes_get_dls(
@@ -93,3 +95,38 @@ def state_changes(
     if now['recorder'] != state['recorder']: res.append('recorder')
     if now['attrs'] != state['attrs']: res.append('attributes')
     return res
+
+# %% ../nbs/00b_test_utils.ipynb #fd9a1568
+def tiny_no_bn(
+    n_out:int=3, # Number of classes
+)->nn.Sequential:
+    "A CNN without BatchNorm, for the calls that must refuse a model that has none"
+    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(8, n_out))
+
+def trained_learner(
+    dls:DataLoaders, # The learner's DataLoaders
+    seed:int=0, # As in `tiny_learner`
+    epochs:int=2, # Epochs of `fit_one_cycle`
+    lr:float=1e-2, # Its peak learning rate
+    **kwargs # Passed to `tiny_learner`
+)->Learner:
+    "A `tiny_learner` on `dls`, trained quietly for `epochs` with `fit_one_cycle`"
+    learn = tiny_learner(dls, seed=seed, **kwargs)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
+    return learn
+
+def input_sizes(
+    model:nn.Module, # The model to watch
+)->list: # Filled with the (h, w) of every batch from now on
+    "A list that records the (h, w) of every batch `model` sees"
+    seen = []
+    model.register_forward_pre_hook(lambda m, x: seen.append(tuple(x[0].shape[-2:])))
+    return seen
+
+def test_unchanged(
+    learn:Learner, # The learner after the call
+    snap:dict, # Its `learner_state` before the call
+    state:bool=True, # Compare the weights too
+):
+    "Check that nothing in `learn` differs from `snap`, the weights apart unless `state`"
+    test_eq([c for c in state_changes(learn, snap) if state or c != 'weights'], [])

@@ -62,11 +62,12 @@ def dry_run(cfg):
 
 def make_get_dls(cfg, data):
     "`folder_get_dls` on `data`, cut to the first `train_per_class` / `valid_per_class` images of each class; with " \
-    "`cfg['loader']='gpu_cache'`, those images decoded once into memory on `cfg['device']`"
+    "`cfg['loader']='gpu_cache'`, those images decoded once by the package's cache loader into memory on `cfg['device']`"
     g = _folder(cfg, data)
     if cfg.get('loader', 'folder') == 'folder': return g
-    from gpu_cache import GPUCacheDLs
-    return GPUCacheDLs(g, max(cfg['candidates'] + cfg['sizes']), device=cfg['device'])
+    from fastai_progresize.cache import ImageCache, CachedFolderDLs
+    cache = ImageCache(g.items, g.labels, g.vocab, max(cfg['candidates'] + cfg['sizes']), device=cfg['device'])
+    return CachedFolderDLs(g, cache, device=cfg['device'])
 
 def _folder(cfg, data):
     g = folder_get_dls(data, num_workers=cfg['num_workers'])

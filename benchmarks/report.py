@@ -56,6 +56,14 @@ def reach(res):
     names = dict.fromkeys(p['method'] for p in res['plans'])
     return {m: _med(time_to_reach([r for r in runs if r['method'] == m], fixed, key)) for m in names if m != 'fixed'}
 
+def _missing(res):
+    "Plans with fewer runs than the preset's seeds, with their number of runs"
+    out = []
+    for p in res['plans']:
+        n = sum((r['method'], r['arg']) == (p['method'], p['arg']) for r in res['runs'])
+        if n < res['config']['seeds'] and not res.get('not_run'): out.append((p, n))
+    return out
+
 def _pct(x): return f'{100 * x:.1f}'
 
 def candidate_table(res):
@@ -70,6 +78,13 @@ def candidate_table(res):
         lines.append(f"| {r['h']} | {r['train_s']:.3f} | {r['valid_s']:.3f} | {ep(r):.1f} | {ep(r) / ep(final):.2f} | "
                      f"{r['h'] * r['w'] / (final['h'] * final['w']):.2f} |")
     return '\n'.join(lines)
+
+def throughput_table(res):
+    "Markdown: training and validation images per second at each measured size"
+    clock = res['config']['clock']
+    return '\n'.join(['| size | batch | training images/s | validation images/s |', '|---|---|---|---|'] +
+                     [f"| {r['size']} | {r['bs']} | {r['train_img_s']:.1f} | {r['valid_img_s'] or 0:.1f} |" for r in res['throughput']] +
+                     ['', f"({clock} clock: images over the seconds of a training step or validation batch, loading included)"])
 
 def run_table(rows, clock):
     "Markdown: one line per (method, budget)"
@@ -113,12 +128,22 @@ def markdown(res):
     errs = [abs(r['pred_ratio'] - 1) for r in rows]
     reached = '\n'.join(f"| {LABELS.get(k, k)} | {'not reached' if v == math.inf else f'{v:.2f}'} |" for k, v in reach(res).items())
     return '\n'.join([
-        f"# Benchmark: preset `{res['preset']}`", '',
+        f"# Benchmark: preset `{res['preset']}`" + (' (dry run: the code path, tiny, on the CPU; its numbers mean nothing)'
+                                                     if c.get('dry_run') else ''), '',
         f"Command: `{res['command']}`" + ''.join(f", then `{c}`" for c in res.get('appended', [])) + '  ',
         f"Data: `{res['data']}`, {res['n_train']} training / {res['n_valid']} validation images; {c['arch']}, "
         f"sizes {c['sizes'][0]} -> {c['sizes'][-1]} px, bs {c['bs']}, optimizer `{c['opt']}`, lr {c['lr']}; "
         f"{m['device']}; seeds {seeds}; {res['duration_s'] / 60:.1f} min; load average {m['load_start'][0]:.1f} at the "
-        f"start, {m['load_end'][0]:.1f} at the end; started {res['started']}.", '',
+        f"start, {m['load_end'][0]:.1f} at the end; started {res['started']}." +
+        (f" Loader: {res['loader']}." if res.get('loader') else '') +
+        (f" {c['jobs']} processes of {c['threads']} torch thread(s) took the runs in parallel." if (c.get('jobs') or 1) > 1 else '') +
+        (f" {res['renamed']}." if res.get('renamed') else ''), '',
+        *(['## Images per second at each size (measured before training)', '', throughput_table(res), ''] if res.get('throughput') else []),
+        *([f"Planned, not run yet (a run cut short; `--append` resumes it): " + '; '.join(
+            f"{p['method']} {p['arg']} ({p['schedule']}, {res['config']['seeds'] - n} of "
+            f"{res['config']['seeds']} seeds missing)" for p, n in _missing(res)), ''] if _missing(res) else []),
+        *([f"Not run (the preset's time cap): " + '; '.join(f"seed {x['seed']} {x['method']} {x['arg']}" for x in res['not_run']), '']
+          if res.get('not_run') else []),
         '## Time per epoch at each size (cost model, measured before training)', '', candidate_table(res), '',
         f"Cost model: {res['cost_models'][c['opt']]['text']}", '',
         *(['## Every schedule', '', run_table(rows, c['clock']), '',

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Progressive resizing against fixed-size training at equal time, on real images (see benchmarks/README.md).
 
-    python benchmarks/run.py --preset cpu       # all 4000 Imagenette training images, 24 -> 48 px, one CPU thread
+    python benchmarks/run.py --preset cpu       # 2000 Imagenette training images, 48 -> 96 px, 2 processes of one thread
+    python benchmarks/run.py --preset cpu_small # all 4000 training images at 20 -> 40 px: the contrast
     python benchmarks/run.py --preset quick     # a few minutes: checks the command end to end
     python benchmarks/run.py --preset gpu       # xresnet50, 128 -> 224 px, on one GPU
     python benchmarks/run.py --report benchmarks/results/bench_cpu.json   # redraw the .md and .png only
@@ -51,10 +52,13 @@ def main(argv=None):
                    help='ImageNet-style folder (train/<class>/*, val/<class>/*); default ../shared/data/imagenette-160')
     p.add_argument('--out', default=str(HERE/'results'), help='folder for bench_<preset>.json, .md and .png')
     p.add_argument('--seeds', type=int, help="seeds per schedule (the preset's: 3)")
+    p.add_argument('--jobs', type=int, help="processes that take the runs in parallel (the preset's: 1, or 2 for cpu)")
     p.add_argument('--methods', nargs='+', help='methods to run (default: all of the preset)')
     p.add_argument('--report', metavar='JSON', help='train nothing: rewrite the .md and .png of a results file')
-    p.add_argument('--append', metavar='JSON', help="add the preset's (method, budget) runs that this results file lacks, "
-                   'with its cost models, and rewrite it')
+    p.add_argument('--append', metavar='JSON', help="add the preset's runs ((method, budget, seed)) that this results file "
+                   'lacks, with its cost models, and rewrite it: adds methods or budgets, or resumes a run cut short')
+    p.add_argument('--dry-run', action='store_true', help="the preset's code path made tiny, on the CPU, into a temporary "
+                   'folder unless --out is given (about a minute: for CI)')
     p.add_argument('--self-test', action='store_true', help='check the summaries on made-up runs, train nothing')
     a = p.parse_args(argv)
     if a.self_test: return self_test()
@@ -62,14 +66,32 @@ def main(argv=None):
     import bench
     if a.preset not in bench.PRESETS: p.error(f'--preset must be one of {sorted(bench.PRESETS)}, got {a.preset!r}')
     cfg = dict(bench.PRESETS[a.preset], name=a.preset, seeds=a.seeds or bench.PRESETS[a.preset]['seeds'])
+    if a.jobs: cfg['jobs'] = a.jobs
+    if a.dry_run:
+        cfg = bench.dry_run(cfg)
+        if a.out == p.get_default('out'):
+            import tempfile
+            a.out = tempfile.mkdtemp(prefix='bench_dry_')
     names = a.methods or list(cfg['budgets'])
+    if a.dry_run and not Path(a.data).is_dir():  # CI without the images: drawn shapes, the same code path
+        import tempfile
+        from fastai_progresize.synth import make_shapes, SHAPES
+        print(f'--data {a.data} not found: the dry run draws shapes instead')
+        a.data = str(make_shapes(Path(tempfile.mkdtemp(prefix='bench_shapes_')), n_train=5, n_valid=2, size=64, shapes=SHAPES, ext='.jpg'))
+        cfg.update(train_per_class=None, valid_per_class=None)  # 4 classes: all 20 training images, 2 batches of 8
     if not Path(a.data).is_dir(): p.error(f'--data {a.data} is not a folder: give an ImageNet-style folder of images')
     bad = set(names) - set(cfg['budgets'])
     if bad: p.error(f'--methods: {sorted(bad)} not in the preset; choose from {list(cfg["budgets"])}')
     prior = json.loads(Path(a.append).read_text()) if a.append else None
     out = Path(a.append).parent if a.append else Path(a.out)
     if prior and prior['preset'] != a.preset: p.error(f"--append {a.append} holds preset {prior['preset']!r}, not {a.preset!r}")
+    out = Path(a.out) if a.dry_run else out
     res = bench.run_benchmark(cfg, a.data, out, 'python benchmarks/run.py ' + shlex.join(argv), names, prior=prior)
     print(write_report(out/f"bench_{res['preset']}.json"))
+    if a.dry_run:  # every planned run trained and every size timed, or the dry run fails
+        want = len(res['plans']) * cfg['seeds']
+        if len(res['runs']) != want or not res['throughput']:
+            sys.exit(f"dry run: {len(res['runs'])} of {want} runs, {len(res['throughput'])} sizes timed")
+        print(f"dry run passed: {len(res['runs'])} runs in {out}")
 
 if __name__ == '__main__': main()

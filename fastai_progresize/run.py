@@ -10,14 +10,12 @@ from fastcore.basics import patch, ifnone
 from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.torch_core import rank_distrib, num_distrib
-from .validate import check_choice, check_bool, check_num, noted, as_hw, listy
+from .validate import check_choice, check_bool, check_num, noted, as_hw, listy, fmt_size
 from .checks import dls_facts, split_fingerprint, check_stage_dls, check_get_dls, get_dls_of
 from .history import ProgressiveHistory, ProgressiveRecorder
-from .validate import fmt_size
 from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
-from .calibrate import CALIBRATE_METHODS
 from .budget import TimeBudget
 
 # %% auto #0

@@ -160,8 +160,8 @@ class TimeBudget(PutBackOnDetach):
         if not self.active: return
         self._valid_s = time.perf_counter() - self._t_valid
         end = self._stop_fit or self._final or self.spent + self._reserve_s() > self.budget
-        if end and self._cur < 1. and self.spent + self._step_s() + self._reserve_s() <= self.budget:
-            end,self._last_step,self.pct = False,True,1.  # one more step, at the schedule's end, then stop: it still fits
+        if end and self._cur < 1. and self.spent + self._step_s() + self._reserve_s() <= 1.05 * self.budget:
+            end,self._last_step,self.pct = False,True,1.  # one more step, at the schedule's end, then stop: within 5% of the budget
         self._stop_fit, = map(bool, _sync(self.learn, float(end)))
         if self._stop_fit and self.stopped_at is None: self.stopped_at = (self.epoch, self._it)
 

@@ -19,7 +19,7 @@ from fastai_progresize.data import folder_get_dls, FolderDLs
 from fastai_progresize.rules import scale_bs
 from fastai_progresize.cost import measure_cost, CostModel
 import fastai_progresize.resize  # noqa: F401
-import fastai_progresize.core  # noqa: F401 (Learner.fit_progressive)
+import fastai_progresize.fit  # noqa: F401 (Learner.fit_progressive)
 from methods import METHODS
 
 OPTS = {'adam': Adam, 'fused': partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True))}

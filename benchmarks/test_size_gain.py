@@ -8,7 +8,7 @@ the whole validation set (500 images). CPU, one torch thread, one process.
     python benchmarks/test_size_gain.py            # ~20 min on 2 shared cores
     python benchmarks/test_size_gain.py --smoke    # seconds: checks the script runs (numbers mean nothing)
 
-Writes benchmarks/results/test_size_gain.json and .md (the notebook nbs/10_test_size.ipynb shows the .md).
+Writes benchmarks/results/test_size_gain.json and .md (the notebook nbs/20_test_size.ipynb shows the .md).
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, sys, time

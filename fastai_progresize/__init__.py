@@ -10,7 +10,7 @@ from .schedule import ProgressiveSchedule
 from .rules import scale_bs, scale_lr
 from .cost import CostModel, measure_cost
 from .history import ProgressiveHistory
-from . import core  # Learner.fit_progressive
+from . import fit  # Learner.fit_progressive
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
 from .budget import TimeBudget, BudgetPlan

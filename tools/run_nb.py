@@ -1,5 +1,5 @@
 """Execute notebooks in place so that their cells keep their outputs (then run nbdev-clean).
-Usage: python tools/run_nb.py nbs/07_core.ipynb [more.ipynb ...]   (run from the repository root; slow cells included
+Usage: python tools/run_nb.py nbs/17_fit.ipynb [more.ipynb ...]   (run from the repository root; slow cells included
 unless --no-slow; cells with `#| eval: false` are skipped)."""
 import sys, os, time
 from pathlib import Path

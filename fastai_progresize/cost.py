@@ -18,7 +18,7 @@ from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
 from .validate import as_hw, check_int, check_choice, noted
 from .loaders import check_get_dls, get_dls_of
-from .checkpoint import learner_kept
+from .keep import learner_kept
 from .ramp import ramp_hw
 from .schedule import ProgressiveSchedule
 from .stages import Stage

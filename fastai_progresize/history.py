@@ -16,7 +16,7 @@ from fastai.callback.schedule import LRFinder
 from fastai.learner import Recorder
 from .stages import Stage
 from .validate import as_hw, fmt_size
-from .checkpoint import atomic_write
+from .keep import atomic_write
 
 # %% auto #0
 __all__ = ['ProgressiveHistory', 'ProgressiveRecorder']

@@ -9,7 +9,7 @@ import torch
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib
 from .stages import Stage
-from .keep import atomic_write, rng_states, set_rng_states
+from .keep import atomic_write, rng_states, set_rng_states, learner_kept, check_writable
 
 # %% auto #0
 __all__ = ['checkpoint_file']
@@ -104,5 +104,4 @@ def restore_checkpoint(learn, d, hist):
     set_rng_states(d['rng'])
 
 # %% ../nbs/11_checkpoint.ipynb #afa1cd06
-from fastai_progresize.keep import learner_kept, check_writable
 _moved = learner_kept, check_writable  # moved to `keep`, still imported from here by later modules: drop once none does

@@ -246,6 +246,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                              'fastai_progresize/cost.py'),
                                         'fastai_progresize.cost._BatchTimer.before_validate': ( 'cost.html#_batchtimer.before_validate',
                                                                                                 'fastai_progresize/cost.py'),
+                                        'fastai_progresize.cost._clock_of': ('cost.html#_clock_of', 'fastai_progresize/cost.py'),
                                         'fastai_progresize.cost._corrected': ('cost.html#_corrected', 'fastai_progresize/cost.py'),
                                         'fastai_progresize.cost._cpu_name': ('cost.html#_cpu_name', 'fastai_progresize/cost.py'),
                                         'fastai_progresize.cost._fit': ('cost.html#_fit', 'fastai_progresize/cost.py'),

@@ -4,16 +4,12 @@
 
 # %% ../nbs/11_checkpoint.ipynb #00d8aaa8
 from __future__ import annotations
-import os, random
-from contextlib import contextmanager
-from copy import deepcopy
 from pathlib import Path
-import numpy as np
 import torch
-from fastcore.foundation import L
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib
 from .stages import Stage
+from .keep import atomic_write, rng_states, set_rng_states, learner_kept, check_writable
 
 # %% auto #0
 __all__ = ['checkpoint_file']
@@ -32,44 +28,7 @@ def checkpoint_file(
     else: raise TypeError(f"`checkpoint` must be True, False or a folder, got {checkpoint!r}")
     return folder/_ckpt_name
 
-# %% ../nbs/11_checkpoint.ipynb #0ddcb471
-def check_writable(fn, what='checkpoint'):
-    "Fail before training when the folder of `fn` cannot be written"
-    if rank_distrib() != 0: return
-    try:
-        fn.parent.mkdir(parents=True, exist_ok=True)
-        probe = fn.parent/f'.probe-{os.getpid()}'
-        probe.write_bytes(b'0'); probe.unlink()
-    except OSError as e:
-        raise ValueError(f"{what} folder {fn.parent} cannot be written ({e.strerror or e}); pass another `{what}`") from e
-
 # %% ../nbs/11_checkpoint.ipynb #f8bbbe56
-@contextmanager
-def atomic_write(
-    fn:Path, # The file to write
-    what:str='file', # What it is, for the message of a failed write
-):
-    "Yield a temporary path beside `fn` to write to; rename it to `fn` when the block ends, or remove it: `fn` is never half-written"
-    fn = Path(fn)
-    tmp = fn.with_name(f'.{fn.name}.tmp-{os.getpid()}')
-    for old in fn.parent.glob(f'.{fn.name}.tmp-*'):  # left by a process killed while writing
-        try:
-            pid = int(old.name.rsplit('-', 1)[1])
-            if pid != os.getpid(): os.kill(pid, 0)
-        except (ValueError, ProcessLookupError): old.unlink(missing_ok=True)
-        except OSError: pass
-    try:
-        yield tmp
-        if tmp.exists():
-            with open(tmp, 'rb+') as f: os.fsync(f.fileno())
-            os.replace(tmp, fn)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            old = f'the previous {what} is unchanged' if fn.exists() else f'no {what} was written'
-            raise OSError(e.errno, f"could not write {what} {fn} ({e.strerror or e}); {old}") from e
-        raise
-
 def _atomic_save(obj, fn):
     "`torch.save` `obj` to `fn` through a temporary file and a rename"
     with atomic_write(fn, 'checkpoint') as tmp, open(tmp, 'wb') as f: torch.save(obj, f)
@@ -83,15 +42,6 @@ def _opt_sig(opt):
     "Sizes of the optimizer's parameter groups and names of its steppers, to tell one optimizer set-up from another"
     return [len(pg) for pg in opt.param_lists], [getattr(getattr(f, 'func', f), '__name__', type(f).__name__) for f in opt.cbs]
 
-def _rng_states():
-    res = dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
-    if torch.cuda.is_available() and torch.cuda.is_initialized(): res['cuda'] = torch.cuda.get_rng_state_all()
-    return res
-
-def _set_rng_states(d):
-    random.setstate(d['python']); np.random.set_state(d['numpy']); torch.set_rng_state(d['torch'])
-    if 'cuda' in d and torch.cuda.is_available(): torch.cuda.set_rng_state_all(d['cuda'])
-
 # %% ../nbs/11_checkpoint.ipynb #3c20429b
 _version = 2
 
@@ -102,7 +52,7 @@ def save_checkpoint(fn, learn, stages, bss, next_stage, hist, data):
     _atomic_save(dict(version=_version, next_stage=next_stage, stages=[s.as_dict() for s in stages], bss=list(bss),
                       data=data, model_sig=_model_sig(learn.model), opt_sig=_opt_sig(learn.opt),
                       model=learn.model.state_dict(), opt=learn.opt.state_dict(), history=hist.state_dict(),
-                      rng=_rng_states()), fn)
+                      rng=rng_states()), fn)
 
 # %% ../nbs/11_checkpoint.ipynb #046a2651
 def _first_diff(a, b):
@@ -151,32 +101,7 @@ def restore_checkpoint(learn, d, hist):
     learn.opt.load_state_dict(d['opt'])
     learn.model.load_state_dict(d['model'])
     hist.load_state_dict(d['history'])
-    _set_rng_states(d['rng'])
+    set_rng_states(d['rng'])
 
 # %% ../nbs/11_checkpoint.ipynb #afa1cd06
-@contextmanager
-def learner_kept(learn, weights='never', opt=False, rng=False):
-    "Run the block, then put back what it changed in `learn`; the weights 'always', 'on_error' or 'never'"
-    model, cbs = learn.model, list(learn.cbs)
-    attrs, cb_attrs = dict(learn.__dict__), [(cb, dict(cb.__dict__)) for cb in cbs]
-    loaders = list(learn.dls.loaders) if hasattr(learn.dls, 'loaders') else None
-    mods, ps = list(model.modules()), list(model.parameters())
-    modes = [(m.training, getattr(m, 'momentum', None)) for m in mods]
-    flags, grads = [p.requires_grad for p in ps], [None if p.grad is None else p.grad.clone() for p in ps]
-    sd = None if weights == 'never' else {k: v.detach().clone() for k,v in model.state_dict().items()}
-    opt_sd = deepcopy(learn.opt.state_dict()) if opt and learn.opt is not None else None
-    states, ok = (_rng_states() if rng else None), False
-    try:
-        yield
-        ok = True
-    finally:
-        if sd is not None and (weights == 'always' or not ok): model.load_state_dict(sd)
-        learn.__dict__.clear(); learn.__dict__.update(attrs, cbs=L(cbs))
-        for cb, d in cb_attrs: cb.__dict__.clear(); cb.__dict__.update(d)
-        if loaders is not None: learn.dls.loaders[:] = loaders
-        for m, (t, mo) in zip(mods, modes):
-            m.training = t
-            if mo is not None: m.momentum = mo
-        for p, f, g in zip(ps, flags, grads): p.requires_grad_(f); p.grad = g
-        if opt_sd is not None: learn.opt.load_state_dict(opt_sd)
-        if states is not None: _set_rng_states(states)
+_moved = learner_kept, check_writable  # moved to `keep`, still imported from here by later modules: drop once none does

@@ -16,9 +16,9 @@ from fastai.callback.core import Callback, CancelTrainException, CancelValidExce
 from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
-from .validate import as_hw, check_int, check_choice, noted
-from .loaders import check_get_dls, get_dls_of
-from .checkpoint import learner_kept
+from .validate import as_hw, check_int, noted
+from .loaders import check_get_dls, get_dls_of, learner_bs
+from .keep import learner_kept
 from .ramp import ramp_hw
 from .schedule import ProgressiveSchedule
 from .stages import Stage
@@ -171,10 +171,17 @@ def seconds(self:CostModel,
 # %% ../nbs/09_cost.ipynb #e01997be
 _clocks = {'wall': time.perf_counter, 'cpu': time.process_time}
 
+def _clock_of(clock):
+    "The function that reads `clock` ('wall', 'cpu' or a function that returns seconds), and its name"
+    if callable(clock): return clock, getattr(clock, '__name__', type(clock).__name__)
+    if clock not in _clocks:
+        raise ValueError(f"`clock` must be one of {tuple(_clocks)}, or a function that returns seconds; got {clock!r}")
+    return _clocks[clock], clock
+
 class _BatchTimer(Callback):
     "Times the batches of each epoch and ends each phase after `n[epoch]` of them"
     order = 1000  # after every other callback, so that their per-batch work is counted
-    def __init__(self, n:list, clock:str): self.n, self.clock, self.epochs = n, _clocks[clock], []
+    def __init__(self, n:list, clock:callable): self.n, self.clock, self.epochs = n, clock, []
     def _now(self):
         dev = getattr(self.dls, 'device', None)
         if dev is not None and torch.device(dev).type == 'cuda': torch.cuda.synchronize()
@@ -217,7 +224,7 @@ def _time_size(learn, dls, n_batches, warmup, clock):
 def _stage_pairs(st, bs, learn):
     "(size, bs) of each distinct stage of `st`, a stage with bs=None taking the learner's"
     if bs is not None: raise ValueError("`bs` must be None when `sizes` is a schedule: each stage's own `bs` is measured")
-    bs0 = getattr(getattr(learn, 'dls', None), 'bs', None)
+    bs0 = learner_bs(learn)
     pairs = list(dict.fromkeys((s.size, s.bs if s.bs is not None else bs0) for s in st))
     if any(b is None for _,b in pairs):
         raise ValueError("a stage keeps the learner's batch size (bs=None) but the learner has no DataLoaders: give the stages a `bs`")
@@ -230,7 +237,7 @@ def _pairs(sizes, bs, learn):
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple, L)) or not len(sizes):
         raise TypeError(f"`sizes` must be a non-empty list of sizes, got {sizes!r}")
     hws = [as_hw(s, name=f'sizes[{i}]') for i,s in enumerate(sizes)]
-    if bs is None: bs = getattr(getattr(learn, 'dls', None), 'bs', None)
+    if bs is None: bs = learner_bs(learn)
     if bs is None: raise ValueError("`bs` is None and the learner has no DataLoaders to take it from: pass `bs`")
     bss = list(bs) if isinstance(bs, (list, tuple, L)) else [bs] * len(hws)
     if len(bss) != len(hws): raise ValueError(f"`bs` has {len(bss)} values but `sizes` has {len(hws)}: give one, or one per size")
@@ -243,22 +250,22 @@ def measure_cost(
     bs:int|list|None=None, # Batch size: None (the learner's, or the stages'), one for all sizes, or one per size
     n_batches:int=4, # Timed training steps (and validation batches, at most) per size
     warmup:int=1, # Untimed steps and validation batches per size first, in an epoch of their own
-    clock:str='wall', # 'wall' (`time.perf_counter`) or 'cpu' (`time.process_time`: this process only)
+    clock:str|callable='wall', # 'wall' (`time.perf_counter`), 'cpu' (`time.process_time`: this process only), or a function that returns seconds
 )->CostModel: # The measurements, fitted, with the machine they were made on
     "Time a few training steps and validation batches of `learn` at each size; the learner is left exactly as it was"
     hws, bss = _pairs(sizes, bs, learn)
     n_batches, warmup = check_int(n_batches, 'n_batches'), check_int(warmup, 'warmup', lo=0)
-    check_choice(clock, 'clock', tuple(_clocks))
+    now, clock = _clock_of(clock)
     get_dls = get_dls_of(learn, get_dls)
     if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...), got {get_dls!r}")
     check_get_dls(get_dls)
-    rows, default_bs = [], getattr(getattr(learn, 'dls', None), 'bs', None)
+    rows, default_bs = [], learner_bs(learn)
     with _quietly_kept(learn):
         for (h,w), b in zip(hws, bss):
             with noted(f"measure_cost: this happened at size {h}x{w} with bs {b}; can the model take that size?"):
                 dls = get_dls(bs=b, size=h if h == w else (h, w))
                 if not rows: n_train, n_valid = len(dls.train_ds), len(dls.valid_ds)
-                rows.append(dict(h=h, w=w, bs=dls.train.bs, val_bs=dls.valid.bs, **_time_size(learn, dls, n_batches, warmup, clock)))
+                rows.append(dict(h=h, w=w, bs=dls.train.bs, val_bs=dls.valid.bs, **_time_size(learn, dls, n_batches, warmup, now)))
     dev = getattr(getattr(learn, 'dls', None), 'device', None) or next(iter(learn.model.parameters()), torch.empty(0)).device
     return CostModel(pd.DataFrame(rows), n_train, n_valid, clock, default_bs, machine=machine_info(dev))
 

@@ -15,8 +15,8 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import LRFinder
 from fastai.learner import Recorder
 from .stages import Stage
-from .validate import as_hw, fmt_size
-from .checkpoint import atomic_write
+from .validate import fmt_size
+from .keep import atomic_write
 
 # %% auto #0
 __all__ = ['ProgressiveHistory', 'ProgressiveRecorder']

@@ -97,3 +97,20 @@ def fmt_size(size):
     "An int for a square size, else 'hxw'"
     h,w = as_hw(size)
     return h if h == w else f'{h}x{w}'
+
+# %% ../nbs/00_validate.ipynb #c1e0635a
+def check_pair(
+    v, # The value: a (start, end) pair of numbers (None passes when `none_ok`)
+    name:str, # The argument's name, for messages
+    where:str='', # Where it was given, such as ' of stage 2/3'
+    lo:float=0., # Smallest value allowed, included
+    hi:float=math.inf, # Largest value allowed, included
+    rising:bool=False, # Also require start < end
+    none_ok:bool=False, # None is allowed (the pair is optional) and returned as it is
+)->tuple|None: # `(start, end)` as floats
+    "`v` as a `(start, end)` pair of floats in [`lo`, `hi`], or a clear error naming `name`"
+    if v is None and none_ok: return None
+    if not (listy(v) and len(v) == 2): raise TypeError(f"`{name}`{where} must be a (start, end) pair of numbers, got {v!r}")
+    s,e = (check_num(o, f'{name}[{i}]', where, lo=lo, hi=hi, lo_ok=True) for i,o in enumerate(v))
+    if rising and s >= e: raise ValueError(f"`{name}`{where} must rise: its start ({v[0]}) must be smaller than its end ({v[1]})")
+    return s,e

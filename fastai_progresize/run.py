@@ -76,8 +76,13 @@ def fit_targets():
 def fit_params():
     "For each method, the keywords its fastai call takes from `fit_progressive`: all but the epochs and lr the run gives it, and what a `Stage` sets"
     sigs = {m: list(inspect.signature(f).parameters)[1:] for m,f in fit_targets().items()}
-    given = {k for ps in sigs.values() for k in ps[:2]} | set(inspect.signature(Stage).parameters)
+    given = {k for ps in sigs.values() for k in ps[:2]} | set(inspect.signature(Stage).parameters) | {'start_epoch'}  # where a fit starts: the run's checkpoint decides
     return {m: tuple(k for k in ps[2:] if k not in given) for m,ps in sigs.items()}
+
+def run_sets(f):
+    "The parameters of fastai's `f` that the run sets itself (the epochs, the lr, a `Stage`'s), which `fit_progressive` does not pass on"
+    known = {k for ps in fit_params().values() for k in ps}
+    return [k for k in inspect.signature(f).parameters if k not in known]
 
 def check_fit_kw(fit_kw):
     "The keywords for fastai's fits (None values dropped: fastai's defaults), any unknown one refused, naming it"

@@ -6,16 +6,18 @@
 from __future__ import annotations
 from pathlib import Path
 from fastcore.basics import patch
+from fastcore.meta import delegates
 from fastai.learner import Learner
 from .stages import stages_of
 from .history import ProgressiveHistory
-from .run import ProgressiveRun
+from .run import ProgressiveRun, run_sets
 
 # %% auto #0
 __all__ = []
 
 # %% ../nbs/17_fit.ipynb #e49b685e
 @patch
+@delegates(Learner.fine_tune, but=run_sets(Learner.fine_tune))
 def fit_progressive(self:Learner,
     sizes:list, # Image size of each stage (ints or (h, w) pairs), or a schedule with `.stages`
     epochs:int|list=None, # Epochs: one int for every stage, or one per stage (fine_tune stages: unfrozen epochs)
@@ -28,20 +30,14 @@ def fit_progressive(self:Learner,
     csv:str|Path=None, # Also write the history to this CSV file after every stage
     checkpoint:bool|str|Path=False, # Save a checkpoint after every stage: True for `learn.path/learn.model_dir/'progressive'`, or a folder
     resume:bool=False, # Go on from the checkpoint's first unfinished stage (`checkpoint` defaults to True)
-    cbs:list=None, # Callbacks added to every fit of the run
-    wd:float=None, # Weight decay; None: the optimizer's
-    moms:tuple=None, # Momentums of every one-cycle fit; None: fastai's (0.95, 0.85, 0.95)
-    pct_start:float=None, # Warm-up share of each one-cycle fit; None: `fit_one_cycle`'s 0.25 and `fine_tune`'s 0.3
-    div:float=None, # Initial lr is lr/div; None: `fit_one_cycle`'s 25 and `fine_tune`'s 5
-    div_final:float=None, # Final lr is lr/div_final; None: fastai's 1e5
-    lr_mult:float=None, # `fine_tune`'s ratio of the head's lr to the body's; None: 100
-    reset_opt:bool=False, # Reset the optimizer's state at the start of every fit
+    cbs:list=None, # Callbacks added to every fit of the run (an `EarlyStoppingCallback` that fires ends its stage; the next one goes on)
     seconds:float=None, # Time budget of the training: shared by the stages by planned cost (epochs x pixels), each one `fit_one_cycle` ended by its clock
+    **kwargs # fastai's own arguments (`wd`, `moms`, `pct_start`, `div`, `div_final`, `lr_mult`, `reset_opt`, ...), passed to each `fit_one_cycle` or `fine_tune` that names them
 )->ProgressiveHistory: # Also kept as `learn.progressive_history`
     "Train at each size in turn: stage 1 with `fit_one_cycle`, later stages with `fine_tune` (or `later`)"
-    run = ProgressiveRun(learn=self, stages=stages_of(sizes, epochs, lr, bs, later, freeze_epochs), get_dls=get_dls, build_dls=build_dls,
+    run = ProgressiveRun(learn=self, stages=stages_of(sizes, epochs, lr, bs, later, freeze_epochs, seconds), get_dls=get_dls, build_dls=build_dls,
                          csv=csv, checkpoint=checkpoint, resume=resume, seconds=seconds,
-                         fit_kw=dict(cbs=cbs, wd=wd, moms=moms, pct_start=pct_start, div=div, div_final=div_final, lr_mult=lr_mult, reset_opt=reset_opt))
+                         fit_kw=dict(kwargs, cbs=cbs))
     saved = run.load()
     run.check(saved)
     start = run.restore(saved)  # nothing has changed before this line

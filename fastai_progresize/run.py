@@ -10,7 +10,11 @@ from fastcore.basics import patch, ifnone
 from fastcore.xtras import is_listy
 from fastcore.foundation import L
 from fastai.torch_core import rank_distrib, num_distrib
-from .validate import check_choice, check_bool, check_num, noted, as_hw, listy, fmt_size
+from fastai.learner import Learner
+from fastai.callback.tracker import EarlyStoppingCallback
+from .validate import check_choice, check_bool, check_num, noted, fmt_size
+from .stages import Stage
+from .schedule import stage_cost
 from .loaders import dls_facts, split_fingerprint, check_stage_dls, check_get_dls, get_dls_of
 from .history import ProgressiveHistory, ProgressiveRecorder
 from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
@@ -22,11 +26,13 @@ from .budget import TimeBudget
 __all__ = ['max_epochs']
 
 # %% ../nbs/16_run.ipynb #bc4ac459
-_cycle_keys = ('pct_start', 'div', 'div_final', 'wd', 'moms', 'cbs', 'reset_opt')
-
 max_epochs = 1000  # the epoch bound of a stage's fit under a time budget: the clock ends it
 
-_reg_keys = ('dropout', 'drop_path', 'mix_alpha', 'min_scale', 'aug')  # what `ProgressiveRegularize` sets
+def _pair_params(f):
+    "The parameters of `f` that take a (start, end) pair: those annotated `tuple`"
+    return tuple(k for k,p in inspect.signature(f).parameters.items() if str(p.annotation).split('|')[0].strip() in ('tuple', str(tuple)))
+
+_reg_keys = _pair_params(ProgressiveRegularize)  # what `ProgressiveRegularize` ramps: its (start, end) pair parameters
 
 def _takes(f, name):
     "Whether `f` names the keyword argument `name` in its signature"
@@ -63,12 +69,30 @@ def check_seconds(seconds, stages):
                              f"(size {s.size!r}) is a 'fine_tune' stage: pass later='one_cycle'")
     return seconds
 
-def stage_cost(s):
-    "The planned cost of stage `s`: epochs x pixels, an in-fit stage's pixels averaged over its ramp"
-    a1 = s.hw[0] * s.hw[1]
-    if not s.in_fit: return s.total_epochs * a1
-    a0, (r0, r1) = s.start_hw[0] * s.start_hw[1], s.ramp
-    return s.total_epochs * (r0 * a0 + (r1 - r0) * (a0 + a1) / 2 + (1 - r1) * a1)
+def fit_targets():
+    "fastai's call that trains each `Stage.method`"
+    return {'one_cycle': Learner.fit_one_cycle, 'fine_tune': Learner.fine_tune}
+
+def fit_params():
+    "For each method, the keywords its fastai call takes from `fit_progressive`: all but the epochs and lr the run gives it, and what a `Stage` sets"
+    sigs = {m: list(inspect.signature(f).parameters)[1:] for m,f in fit_targets().items()}
+    given = {k for ps in sigs.values() for k in ps[:2]} | set(inspect.signature(Stage).parameters) | {'start_epoch'}  # where a fit starts: the run's checkpoint decides
+    return {m: tuple(k for k in ps[2:] if k not in given) for m,ps in sigs.items()}
+
+def run_sets(f):
+    "The parameters of fastai's `f` that the run sets itself (the epochs, the lr, a `Stage`'s), which `fit_progressive` does not pass on"
+    known = {k for ps in fit_params().values() for k in ps}
+    return [k for k in inspect.signature(f).parameters if k not in known]
+
+def check_fit_kw(fit_kw):
+    "The keywords for fastai's fits (None values dropped: fastai's defaults), any unknown one refused, naming it"
+    kw = {k: v for k,v in (fit_kw or {}).items() if v is not None}
+    known = sorted({k for ps in fit_params().values() for k in ps})
+    bad = [k for k in kw if k not in known]
+    if bad: raise TypeError(f"fit_progressive got an unexpected keyword argument {bad[0]!r}: its other keywords go to fastai's "
+                            f"fit_one_cycle and fine_tune, which take {', '.join(known)}")
+    return kw
+
 
 # %% ../nbs/16_run.ipynb #8c759399
 def _check_csv(csv):
@@ -80,13 +104,14 @@ def _check_csv(csv):
 # %% ../nbs/16_run.ipynb #ccc04d63
 class ProgressiveRun:
     "One progressive run of `learn`: its stages, `get_dls`, reference facts, history, recorder, checkpoint and csv"
+    clock = staticmethod(time.perf_counter)  # the run's timer; a test may put a simulated clock in its place
     def __init__(self, *, learn, stages, get_dls=None, build_dls='upfront', csv=None, checkpoint=False, resume=False, fit_kw=None, seconds=None):
         self.learn, self.stages, self.n = learn, L(stages), len(stages)
         self.seconds = check_seconds(seconds, self.stages)
         self.get_dls = check_get_dls(get_dls_of(learn, get_dls))
         self.build_dls = check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
         check_bool(resume, 'resume')
-        self.fit_kw = {k: v for k,v in (fit_kw or {}).items() if v is not None and v is not False}
+        self.fit_kw, self.fit_params = check_fit_kw(fit_kw), fit_params()
         cur = getattr(getattr(learn, 'dls', None), 'bs', None)
         self.bss = [ifnone(s.bs, cur) for s in self.stages]
         if None in self.bss: raise ValueError(f"stage {self.bss.index(None)+1}: bs=None keeps the learner's batch size, but "
@@ -107,76 +132,93 @@ class ProgressiveRun:
                           "records them as 'unfrozen'. Pass a `splitter` that separates body and head, freeze_epochs=0, "
                           "or later='one_cycle'")
 
-    def budget(self, i):
-        "Seconds for stage `i`: what the budget has left after the stages already trained, shared by planned cost"
-        if self.seconds is None: return None
-        spent = sum(r['train_time'] for r in self.hist.stage_rows if r['stage'] <= i and r['train_time'] > 0)
-        costs = [stage_cost(s) for s in self.stages[i:]]
-        return max(self.seconds - spent, 0.) * costs[0] / sum(costs) or 1e-3
 
-    def where(self, i): return f"stage {i+1}/{self.n} (size {self.stages[i].size!r}, bs {self.bss[i]})"
+# %% ../nbs/16_run.ipynb #ca14ef81
+@patch
+def budget(self:ProgressiveRun, i):
+    "Seconds for stage `i`: what the budget has left after the stages already trained, shared by planned cost"
+    if self.seconds is None: return None
+    spent = sum(r['train_time'] for r in self.hist.stage_rows if r['stage'] <= i and r['train_time'] > 0)
+    costs = [stage_cost(s) for s in self.stages[i:]]  # the schedule's own cost
+    return max(self.seconds - spent, 0.) * costs[0] / sum(costs) or 1e-3
 
-    def callbacks(self, i):
-        "The callbacks that resize and regularize within stage `i`, made before training so that a bad value fails first"
-        s, cbs, n = self.stages[i], [], self.n
-        reg = {k: (v if s.in_fit else (v, v)) for k,v in (s.reg or {}).items() if k not in self.extras[i]}
-        bad = sorted(set(reg) - set(_reg_keys))
-        if bad: raise ValueError(f"stage {i+1}/{n}: `reg` names {bad}, which `get_dls` does not take as keyword arguments and "
-                                 f"fit_progressive cannot set itself (it sets {', '.join(_reg_keys)})")
-        with noted(f"fit_progressive: raised by the `start`, `ramp` or `reg` of stage {i+1}/{n}", Exception):
-            if s.in_fit: cbs.append(ProgressiveResize(s.start, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs))
-            if reg: cbs.append(ProgressiveRegularize(**reg, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs))
-        return cbs
+@patch
+def where(self:ProgressiveRun, i): return f"stage {i+1}/{self.n} (size {self.stages[i].size!r}, bs {self.bss[i]})"
 
-    def dls(self, i):
-        "Stage `i`'s DataLoaders, built and checked once, and the seconds that took; stage 1's set the reference"
-        if self.built[i] is not None: return self.built[i]
-        if i and self.ref is None: self.dls(0)
-        s, t0 = self.stages[i], time.perf_counter()
-        kw = dict(bs=self.bss[i], size=s.size, **self.extras[i])
-        with noted(f"fit_progressive: raised by get_dls({', '.join(f'{k}={v!r}' for k,v in kw.items())}) while building {self.where(i)}", Exception):
-            dls = self.get_dls(**kw)
-        dls = check_stage_dls(dls, self.ref if i else None, self.where(i), self.model_facts, logger=self.learn.logger)
-        if dls.train.bs != self.bss[i]:
-            warnings.warn(f"{self.where(i)}: `get_dls` was asked for bs={self.bss[i]} but its training DataLoader has "
-                          f"bs={dls.train.bs}: does `get_dls` pass `bs` to `dataloaders`? The history records {dls.train.bs}")
-        if num_distrib():  # imported only when distributed: the module needs Accelerate
-            from fastai_progresize.distributed import check_same_split
-            check_same_split(dls, self.where(i))
-        if i == 0: self.ref, self.data = dls_facts(dls), split_fingerprint(dls)
-        self.built[i] = dls, time.perf_counter() - t0
-        return self.built[i]
+# %% ../nbs/16_run.ipynb #672d232f
+@patch
+def callbacks(self:ProgressiveRun, i):
+    "The callbacks that resize and regularize within stage `i`, made before training so that a bad value fails first"
+    s, cbs, n = self.stages[i], [], self.n
+    reg = {k: (v if s.in_fit else (v, v)) for k,v in (s.reg or {}).items() if k not in self.extras[i]}
+    bad = sorted(set(reg) - set(_reg_keys))
+    if bad: raise ValueError(f"stage {i+1}/{n}: `reg` names {bad}, which `get_dls` does not take as keyword arguments and "
+                             f"fit_progressive cannot set itself (it sets {', '.join(_reg_keys)})")
+    with noted(f"fit_progressive: raised by the `start`, `ramp` or `reg` of stage {i+1}/{n}", Exception):
+        curve = {} if getattr(s, 'curve', None) is None else dict(curve=s.curve)
+        if s.in_fit: cbs.append(ProgressiveResize(s.start, final=s.hw, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs, **curve))
+        if reg: cbs.append(ProgressiveRegularize(**reg, ramp_start=s.ramp[0], ramp_end=s.ramp[1], n_epoch=s.total_epochs, **curve))
+    return cbs
 
-    def load(self):
-        "The checkpoint to resume from, checked against this run, or None"
-        if not self.resume: return None
-        if not self.ck.exists():
-            self.learn.logger(f"No checkpoint at {self.ck}: starting from stage 1")
-            return None
-        learn = self.learn  # compared with the optimizer this learner has, or would create
-        opt = learn.opt if learn.opt is not None else learn.opt_func(learn.splitter(learn.model), lr=learn.lr)
-        return load_checkpoint(self.ck, self.stages, self.bss, learn.model, opt)
+# %% ../nbs/16_run.ipynb #d721496f
+@patch
+def dls(self:ProgressiveRun, i):
+    "Stage `i`'s DataLoaders, built and checked once, and the seconds that took; stage 1's set the reference"
+    if self.built[i] is not None: return self.built[i]
+    if i and self.ref is None: self.dls(0)
+    s, t0 = self.stages[i], self.clock()
+    kw = dict(bs=self.bss[i], size=s.size, **self.extras[i])
+    with noted(f"fit_progressive: raised by get_dls({', '.join(f'{k}={v!r}' for k,v in kw.items())}) while building {self.where(i)}", Exception):
+        dls = self.get_dls(**kw)
+    dls = check_stage_dls(dls, self.ref if i else None, self.where(i), self.model_facts, logger=self.learn.logger)
+    if dls.train.bs != self.bss[i]:
+        warnings.warn(f"{self.where(i)}: `get_dls` was asked for bs={self.bss[i]} but its training DataLoader has "
+                      f"bs={dls.train.bs}: does `get_dls` pass `bs` to `dataloaders`? The history records {dls.train.bs}")
+    if num_distrib():  # imported only when distributed: the module needs Accelerate
+        from fastai_progresize.distributed import check_same_split
+        check_same_split(dls, self.where(i))
+    if i == 0: self.ref, self.data = dls_facts(dls), split_fingerprint(dls)
+    self.built[i] = dls, self.clock() - t0
+    return self.built[i]
 
-    def check(self, saved):
-        "Build and check every stage's DataLoaders ('upfront'), or those a resumed run compares with"
-        if self.build_dls == 'upfront':
-            for i in range(self.n): self.dls(i)
-        if saved is not None and saved['next_stage'] > 0:
-            self.dls(0)
-            check_checkpoint_data(self.ck, saved, self.data)
-            self.built[0] = None  # a resumed run does not train stage 1 again
+# %% ../nbs/16_run.ipynb #5bbbbaf0
+@patch
+def load(self:ProgressiveRun):
+    "The checkpoint to resume from, checked against this run, or None"
+    if not self.resume: return None
+    if not self.ck.exists():
+        self.learn.logger(f"No checkpoint at {self.ck}: starting from stage 1")
+        return None
+    learn = self.learn  # compared with the optimizer this learner has, or would create
+    opt = learn.opt if learn.opt is not None else learn.opt_func(learn.splitter(learn.model), lr=learn.lr)
+    return load_checkpoint(self.ck, self.stages, self.bss, learn.model, opt)
 
-    def restore(self, saved):
-        "Put the checkpoint back; the first stage to train"
-        if saved is None: return 0
-        restore_checkpoint(self.learn, saved, self.hist)
-        self.hist.seconds = self.seconds  # this call's budget; the finished stages' train_time is spent
-        start = saved['next_stage']
-        self.learn.logger(f"Resuming from {self.ck}: stages 1-{start} of {self.n} had finished" if start < self.n else
-                          f"{self.ck} holds a finished run: nothing left to train")
-        return start
+@patch
+def check(self:ProgressiveRun, saved):
+    "Build and check every stage's DataLoaders ('upfront'), or those a resumed run compares with"
+    if self.build_dls == 'upfront':
+        for i in range(self.n): self.dls(i)
+    if saved is not None and saved['next_stage'] > 0:
+        self.dls(0)
+        check_checkpoint_data(self.ck, saved, self.data)
+        self.built[0] = None  # a resumed run does not train stage 1 again
+
+@patch
+def restore(self:ProgressiveRun, saved):
+    "Put the checkpoint back; the first stage to train"
+    if saved is None: return 0
+    restore_checkpoint(self.learn, saved, self.hist)
+    self.hist.seconds = self.seconds  # this call's budget; the finished stages' train_time is spent
+    start = saved['next_stage']
+    self.learn.logger(f"Resuming from {self.ck}: stages 1-{start} of {self.n} had finished" if start < self.n else
+                      f"{self.ck} holds a finished run: nothing left to train")
+    return start
 
 # %% ../nbs/16_run.ipynb #461dd347
+def _stopped_early(cbs):
+    "Whether one of `cbs` is an `EarlyStoppingCallback` that has just ended its fit"
+    return any(isinstance(cb, EarlyStoppingCallback) and getattr(cb, 'wait', 0) >= cb.patience for cb in L(cbs))
+
 @patch
 def _fit(self:ProgressiveRun, i, dls, t_switch):
     "Attach stage `i`'s `dls`, announce the stage and train it; False when a callback cancelled it"
@@ -188,22 +230,23 @@ def _fit(self:ProgressiveRun, i, dls, t_switch):
     how = _how(s) if budget is None else f"fit_one_cycle({s.lr:g}) for {budget:.1f} s of the time budget"
     learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {how}")
     self.rec.start_stage(i, s, bs, check_size=not s.in_fit)
-    logger, t0 = learn.logger, time.perf_counter()
+    logger, t0 = learn.logger, self.clock()
     tb = None if budget is None else TimeBudget(budget)
     cbs = [*L(self.fit_kw.get('cbs')), *self.stage_cbs[i], *L(tb)]
-    kw = self.fit_kw | (dict(cbs=cbs) if cbs else {})
+    kw = {k: v for k,v in (self.fit_kw | dict(cbs=cbs)).items() if k in self.fit_params[s.method] and (k != 'cbs' or cbs)}
     try:
-        if s.method == 'one_cycle':
-            learn.fit_one_cycle(s.epochs if tb is None else max_epochs, s.lr, **{k:v for k,v in kw.items() if k in _cycle_keys})
+        if s.method == 'one_cycle': learn.fit_one_cycle(s.epochs if tb is None else max_epochs, s.lr, **kw)
         else: learn.fine_tune(s.epochs, s.lr, freeze_epochs=s.freeze_epochs, **kw)
     except BaseException:
         _clean_up(learn, logger, s)
         raise
     finally: self.rec.end_stage()
     if tb is not None and tb.stopped_at is not None: self.rec.cancelled = False  # the budget ended the fit, as planned
+    self.stopped_early = self.rec.cancelled and _stopped_early(self.fit_kw.get('cbs'))
+    if self.stopped_early: self.rec.cancelled = False  # early stopping ends this stage only
     # what really trained: epochs of each phase, and the size of the first training batch (an in-fit stage's start)
     rows, first = [r for r in hist.rows if r['stage'] == i+1], self.rec.batch_hw
-    hist.stage_rows[-1].update(train_time=time.perf_counter() - t0, batch_hw=None if first is None else fmt_size(first),
+    hist.stage_rows[-1].update(train_time=self.clock() - t0, batch_hw=None if first is None else fmt_size(first),
                                epochs=sum(r['phase'] != 'frozen' for r in rows), frozen=sum(r['phase'] == 'frozen' for r in rows))
     if s.in_fit and first is not None: hist.stage_rows[-1]['start'] = fmt_size(first)
     if num_distrib():
@@ -214,18 +257,21 @@ def _fit(self:ProgressiveRun, i, dls, t_switch):
 @patch
 def train(self:ProgressiveRun, i):
     "Switch to stage `i`, train it, then write the CSV file and the checkpoint; False when it was cancelled"
-    t0, n = time.perf_counter(), self.n
+    t0, n, built_before = self.clock(), self.n, self.built[i] is not None
     with noted(lambda: f"fit_progressive: stages 1-{i} of {n} had finished; the learner keeps their weights and stage "
                         f"{i}'s DataLoaders" if i else None, Exception):
         dls, t_build = self.dls(i)
     self.built[i] = None
     with noted(lambda: f"fit_progressive: interrupted in stage {i+1}/{n} after {self.hist.n_epochs} epochs of the run; the "
                         f"history keeps them, and any checkpoint still holds the last finished stage"):
-        finished = self._fit(i, dls, t_build + time.perf_counter() - t0)
+        finished = self._fit(i, dls, self.clock() - t0 + (t_build if built_before else 0.))  # a build in this call is timed once
     with noted(f"fit_progressive: stages 1-{i+1} of {n} had finished; the learner keeps their weights, and "
                 f"`learn.progressive_history` their history", Exception):
         if self.csv is not None and rank_distrib() == 0: self.hist.to_csv(self.csv)
         if finished and self.ck is not None: save_checkpoint(self.ck, self.learn, self.stages, self.bss, i+1, self.hist, self.data)
+    if self.stopped_early:
+        self.learn.logger(f"Stage {i+1}/{n} stopped early (EarlyStoppingCallback): " + (f"the run goes on with stage {i+2}/{n}" +
+                          ("" if self.seconds is None else ", which gets the unused time") if i+1 < n else "it was the last stage, the run ends here"))
     if not finished: self.learn.logger(f"Stage {i+1}/{n} was cancelled: the run stops here" +
                                        ("" if self.ck is None else f"; resume=True starts again at stage {i+1}"))
     return finished

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_schedule.ipynb #1cd17dd7
 from __future__ import annotations
-import inspect, math
+import inspect, math, warnings
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from .ramp import ramp_hw
 from .rules import stage_bs, stage_lr, reg_at
 
 # %% auto #0
-__all__ = ['ProgressiveSchedule', 'staged_sizes']
+__all__ = ['stage_cost', 'ProgressiveSchedule', 'staged_sizes']
 
 # %% ../nbs/06_schedule.ipynb #13596520
 def _side(s, pct):
@@ -32,6 +32,12 @@ def _area(s, ramp=True):
     "Pixels per image of stage `s`, averaged over its training when `ramp` (an in-fit stage grows along its ramp)"
     if not (ramp and s.in_fit): return s.hw[0] * s.hw[1]
     return float(np.mean([_side(s, p) ** 2 for p in np.linspace(0, 1, 201)]))
+
+def stage_cost(
+    s:Stage, # The stage
+)->float: # Pixels the stage trains on per training image: epochs (frozen ones too) x pixels per image
+    "The planned work of stage `s`: its epochs x its pixels per image, an in-fit stage's averaged over its ramp"
+    return s.total_epochs * _area(s)
 
 # %% ../nbs/06_schedule.ipynb #9629702a
 class ProgressiveSchedule:
@@ -69,7 +75,7 @@ def cost(self:ProgressiveSchedule,
     if cost_model is None:
         if n_train is not None or n_valid is not None:
             raise ValueError("`n_train` and `n_valid` size the epochs of `cost_model`: pass a `CostModel` too, or drop them")
-        ref, work = self.n_epochs * _area(self.final, ramp=False), [s.total_epochs * _area(s) for s in self.stages]
+        ref, work = self.n_epochs * _area(self.final, ramp=False), [stage_cost(s) for s in self.stages]
     else:
         if not callable(getattr(cost_model, 'seconds', None)):
             raise TypeError(f"`cost_model` must be a `CostModel` (see `measure_cost`), got {type(cost_model).__name__}")
@@ -214,25 +220,36 @@ def ramp(cls:ProgressiveSchedule,
     return cls.from_lists(sizes, eps, lr, **kwargs)
 
 # %% ../nbs/06_schedule.ipynb #b0d85157
+def _max_cost(max_cost, budget):
+    "`max_cost`, or the deprecated `budget` that it replaces, with a warning"
+    if budget is None: return max_cost
+    if max_cost is not None: raise TypeError("from_budget got both `max_cost` and `budget`, its old name: pass only `max_cost`")
+    warnings.warn("from_budget(budget=...) is now from_budget(max_cost=...): `budget` means seconds elsewhere in the "
+                  "package; the old name goes in the next release", DeprecationWarning, stacklevel=3)
+    return budget
+
 @patch(cls_method=True)
 @delegates(ProgressiveSchedule.from_lists)
 def from_budget(cls:ProgressiveSchedule,
     final_size:int|tuple, # Size of the last stage
     epochs:int, # Total epochs of all stages (fine_tune's frozen epochs come on top)
-    budget:float, # Largest cost allowed, as a fraction of training all `epochs` at `final_size`, in (0, 1]
-    lr:float|list, # Learning rate, as in `from_lists`
+    max_cost:float=None, # Largest `cost()` allowed: a fraction of the pixels (or, with `cost_model`, the time) of all `epochs` at `final_size`, in (0, 1]
+    lr:float|list=None, # Learning rate, as in `from_lists`
     start_size:int|tuple|None=None, # Smallest size; default half of `final_size`; rounded to `multiple`
     n_stages:int=2, # Number of stages, the last at `final_size`
     multiple:int=32, # Sizes but the last are rounded to the nearest multiple of this
-    cost_model=None, # A `CostModel` (from `measure_cost`): `budget` is then a share of measured time, not of pixels
+    cost_model=None, # A `CostModel` (from `measure_cost`): `max_cost` is then a share of measured time, not of pixels
+    budget:float=None, # Deprecated name of `max_cost` (a share, not seconds), kept for one release
     **kwargs
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
-    "The schedule with the fewest epochs at smaller sizes whose cost is within `budget`"
+    "The schedule with the fewest epochs at smaller sizes whose cost is within `max_cost`"
+    max_cost = _max_cost(max_cost, budget)
+    if lr is None: raise TypeError("from_budget needs `lr`, as in `from_lists`: one learning rate for every stage, or one per stage")
     fh,fw = as_hw(final_size, name='final_size')
     epochs, n = check_int(epochs, 'epochs'), check_int(n_stages, 'n_stages')
     if n < 2: raise ValueError(f"`n_stages` must be at least 2, got {n_stages}: one stage trains at the final size and costs 1")
-    if not (is_num(budget) and 0 < budget <= 1):  # NaN and inf fail the comparison
-        raise ValueError(f"`budget` must be a fraction of the fixed-size cost, in (0, 1], got {budget!r}")
+    if not (is_num(max_cost) and 0 < max_cost <= 1):  # NaN and inf fail the comparison
+        raise ValueError(f"`max_cost` must be a fraction of the fixed-size cost, in (0, 1], got {max_cost!r}")
     if epochs < n: raise ValueError(f"`epochs` ({epochs}) must be at least `n_stages` ({n}): every stage needs an epoch")
     if start_size is None: start_size = fh // 2 if is_int(final_size) else (fh // 2, fw // 2)
     sizes = staged_sizes(start_size, final_size, n, multiple, min_stages=2)  # from_budget needs two stages
@@ -241,10 +258,10 @@ def from_budget(cls:ProgressiveSchedule,
         cand = cls.from_lists(sizes, _split(k, n - 1) + [epochs - k], lr, **kwargs)
         c = cand.cost(cost_model=cost_model)
         cheapest = cand
-        if c <= budget + 1e-12: best = cand; break
+        if c <= max_cost + 1e-12: best = cand; break
     if best is None:
-        raise ValueError(f"`budget` ({budget}) is below the smallest possible cost, {cheapest.cost(cost_model=cost_model):.4f}, of {epochs} epochs "
-                         f"with {epochs - 1} at {sizes[:-1]}: raise `budget` or "
+        raise ValueError(f"`max_cost` ({max_cost}) is below the smallest possible cost, {cheapest.cost(cost_model=cost_model):.4f}, of {epochs} epochs "
+                         f"with {epochs - 1} at {sizes[:-1]}: raise `max_cost` or "
                          f"`epochs`, lower `start_size`, or train later stages with later='one_cycle' (no frozen epochs)")
     return best
 

@@ -5,10 +5,9 @@
 # %% ../nbs/03_stages.ipynb #0401d62e
 from __future__ import annotations
 import math
-from contextlib import contextmanager
-from numbers import Integral, Real
+from fastcore.basics import patch
 from fastcore.foundation import L
-from .validate import is_int, is_num, listy, stage_where, check_int, check_num, check_bool, check_choice, as_hw, check_list, per_stage_values, check_frac, check_ramp, fmt_size
+from .validate import listy, stage_where, check_int, check_num, check_choice, as_hw, check_list, per_stage_values, check_ramp, fmt_size
 
 # %% auto #0
 __all__ = ['Stage', 'stages_from_lists']
@@ -57,6 +56,8 @@ def _check_reg(reg, in_fit, where=''):
         else: check_num(v, f"reg['{k}']", where, lo_ok=True)
     return {k: tuple(map(float, v)) if in_fit else float(v) for k,v in reg.items()}
 
+
+# %% ../nbs/03_stages.ipynb #36f8cfaa
 class Stage:
     "One stage of a progressive run: `epochs` at image `size`, learning rate `lr`, batch size `bs`, trained by `method`"
     def __init__(self,
@@ -107,16 +108,21 @@ class Stage:
     def frozen(self): "Frozen epochs that really run: `freeze_epochs` for 'fine_tune', else 0"; return self.freeze_epochs if self.method == 'fine_tune' else 0
     @property
     def total_epochs(self): "Epochs including `fine_tune`'s frozen ones"; return self.epochs + self.frozen
-    def as_dict(self):
-        "The stage's arguments, as a dict"
-        return dict(size=self.size, epochs=self.epochs, lr=self.lr, bs=self.bs, method=self.method, freeze_epochs=self.freeze_epochs,
-                    start=self.start, ramp=self.ramp, reg=self.reg)
     def __eq__(self, other): return callable(getattr(other, 'as_dict', None)) and self.as_dict() == other.as_dict()
-    def __repr__(self):
-        fz = f', freeze_epochs={self.freeze_epochs}' if self.method == 'fine_tune' else ''
-        fit = f', start={self.start!r}, ramp={self.ramp}' if self.in_fit else ''
-        reg = f', reg={self.reg}' if self.reg else ''
-        return f"Stage({self.size!r}, epochs={self.epochs}, lr={self.lr:g}, bs={self.bs}, method={self.method!r}{fz}{fit}{reg})"
+
+# %% ../nbs/03_stages.ipynb #188e20f2
+@patch
+def as_dict(self:Stage):
+    "The stage's arguments, as a dict"
+    return dict(size=self.size, epochs=self.epochs, lr=self.lr, bs=self.bs, method=self.method, freeze_epochs=self.freeze_epochs,
+                start=self.start, ramp=self.ramp, reg=self.reg)
+
+@patch
+def __repr__(self:Stage):
+    fz = f', freeze_epochs={self.freeze_epochs}' if self.method == 'fine_tune' else ''
+    fit = f', start={self.start!r}, ramp={self.ramp}' if self.in_fit else ''
+    reg = f', reg={self.reg}' if self.reg else ''
+    return f"Stage({self.size!r}, epochs={self.epochs}, lr={self.lr:g}, bs={self.bs}, method={self.method!r}{fz}{fit}{reg})"
 
 # %% ../nbs/03_stages.ipynb #a95da5dc
 def stages_from_lists(
@@ -138,20 +144,21 @@ def stages_from_lists(
     return L(Stage._at(stage_where(i, n), size, ep, lr_, bs_, m, fz)
              for i,(size, ep, lr_, bs_, m, fz) in enumerate(zip(sizes, *args[:3], methods, args[3])))
 
-# %% ../nbs/03_stages.ipynb #a898726b
-_stage_attrs = ('size', 'hw', 'label', 'epochs', 'lr', 'bs', 'method', 'freeze_epochs', 'frozen', 'total_epochs', 'in_fit', 'start', 'ramp', 'reg')
-
 # %% ../nbs/03_stages.ipynb #41017b2f
-def stages_of(sizes, epochs, lr, bs, later, freeze_epochs):
+def stages_of(sizes, epochs, lr, bs, later, freeze_epochs, seconds=None):
     "The run's stages, from a schedule (anything with `.stages`) or from lists"
     st = getattr(sizes, 'stages', None)
-    if st is None and listy(sizes) and len(sizes) and all(hasattr(s, 'epochs') for s in sizes): st = sizes
+    if st is None and listy(sizes) and len(sizes) and all(isinstance(s, Stage) for s in sizes): st = sizes
     if st is None and listy(sizes):
         if not len(sizes): raise ValueError("`sizes` is empty: give one size per stage, such as [128, 224], or a list of `Stage` objects")
-        kinds = [hasattr(s, 'epochs') for s in sizes]
+        kinds = [isinstance(s, Stage) for s in sizes]
         if any(kinds): raise TypeError(f"`sizes` mixes `Stage` objects (item {kinds.index(True)+1}) with plain sizes (item "
                                        f"{kinds.index(False)+1}): give either sizes (with `epochs` and `lr`) or only `Stage` objects")
     if st is None:
+        if seconds is not None and (epochs is None or lr is None):
+            raise TypeError(f"fit_progressive(seconds={seconds!r}) with plain sizes still needs `epochs` and `lr`: under a time "
+                            f"budget `epochs` only shares the seconds between the stages (by epochs x pixels, the clock ends each "
+                            f"stage), so epochs=1 shares them by pixels alone; `lr` is each stage's peak learning rate")
         if epochs is None or lr is None:
             raise TypeError("fit_progressive needs `epochs` and `lr` (one value for every stage, or one per stage) "
                             "unless `sizes` is a schedule")
@@ -160,6 +167,6 @@ def stages_of(sizes, epochs, lr, bs, later, freeze_epochs):
         raise TypeError("`sizes` is a schedule, which sets epochs, lr and bs per stage: leave `epochs`, `lr` and `bs` unset")
     st = L(st)
     if not len(st): raise ValueError("the schedule has no stages")
-    bad = [i+1 for i,s in enumerate(st) if not all(hasattr(s, a) for a in _stage_attrs)]
+    bad = [i+1 for i,s in enumerate(st) if not isinstance(s, Stage)]
     if bad: raise TypeError(f"the schedule's stages must be `Stage` objects; stage {bad[0]} is not")
     return st

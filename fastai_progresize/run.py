@@ -15,9 +15,10 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from .validate import check_choice, check_bool, check_num, noted, fmt_size
 from .stages import Stage
 from .schedule import stage_cost
-from .loaders import dls_facts, split_fingerprint, check_stage_dls, check_get_dls, get_dls_of
+from .loaders import dls_facts, split_fingerprint, check_stage_dls, check_get_dls, get_dls_of, learner_bs
 from .history import ProgressiveHistory, ProgressiveRecorder
-from .checkpoint import checkpoint_file, check_writable, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
+from .checkpoint import checkpoint_file, save_checkpoint, load_checkpoint, check_checkpoint_data, restore_checkpoint
+from .keep import check_writable
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize
 from .budget import TimeBudget
@@ -112,7 +113,7 @@ class ProgressiveRun:
         self.build_dls = check_choice(build_dls, 'build_dls', ('upfront', 'per_stage'))
         check_bool(resume, 'resume')
         self.fit_kw, self.fit_params = check_fit_kw(fit_kw), fit_params()
-        cur = getattr(getattr(learn, 'dls', None), 'bs', None)
+        cur = learner_bs(learn)
         self.bss = [ifnone(s.bs, cur) for s in self.stages]
         if None in self.bss: raise ValueError(f"stage {self.bss.index(None)+1}: bs=None keeps the learner's batch size, but "
                                               f"the learner has no DataLoaders; pass `bs`")

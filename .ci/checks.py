@@ -211,6 +211,34 @@ def time_budget_names(f, concrete):
         if mine: found |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in concrete}
     return sorted(found)
 
+# The benchmarks import only modules and names the package has (`checks` became `loaders`, `core` became `fit`).
+def top_names(f):
+    "The names a module defines or imports at its top level"
+    out = set()
+    for n in ast.parse(f.read_text()).body:
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)): out.add(n.name)
+        elif isinstance(n, (ast.Assign, ast.AnnAssign)):
+            out |= {t.id for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        elif isinstance(n, (ast.Import, ast.ImportFrom)): out |= {(a.asname or a.name).split('.')[0] for a in n.names}
+    return out
+def stale_imports(files, pkg):
+    "'file:line: ...' for each import of a module of `pkg` that does not exist, or of a name it does not define"
+    out = []
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text())):
+            mods = ([(a.name, None) for a in node.names] if isinstance(node, ast.Import) else
+                    [(node.module, [a.name for a in node.names])] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for mod, names in mods:
+                parts = mod.split('.')
+                if parts[0] != pkg or len(parts) < 2: continue
+                src = lib/f'{parts[1]}.py'
+                if not src.exists(): out.append(f"{f.relative_to(root)}:{node.lineno} imports {mod}, which the package does not have"); continue
+                bad = [n for n in names or [] if n != '*' and n not in top_names(src)]
+                if bad: out.append(f"{f.relative_to(root)}:{node.lineno} imports {', '.join(bad)} from {mod}, which does not define it")
+    return out
+stale = stale_imports(sorted((root/'benchmarks').glob('*.py')), cfg['lib_path'])
+if stale: errors.append("the benchmarks import what the package no longer has:\n      " + '\n      '.join(stale))
+
 # The public surface, and what importing the package does to fastai
 import subprocess
 probe = r"""

@@ -56,3 +56,14 @@ def test_time_budget_names(chk, tmp_path):
                  'def fit_budget(self): return ProgressiveOther()\n')
     assert chk['time_budget_names'](f, ['ProgressiveResize', 'ProgressiveRegularize', 'ProgressiveOther']) == \
         ['ProgressiveRegularize', 'ProgressiveResize']
+
+def test_stale_imports(chk, tmp_path):
+    "A benchmark's import of a module the package lacks, or of a name a module does not define, is reported"
+    lib = tmp_path/'pkg'; lib.mkdir()
+    (lib/'loaders.py').write_text('from x import y\ndef train_pipeline(): pass\nA: int = 1\n')
+    chk['lib'] = lib
+    f = tmp_path/'b.py'
+    f.write_text('import pkg.core\nfrom pkg.checks import train_pipeline\nfrom pkg.loaders import train_pipeline, A, y, gone\nimport os\n')
+    assert chk['stale_imports']([f], 'pkg') == ['b.py:1 imports pkg.core, which the package does not have',
+                                                'b.py:2 imports pkg.checks, which the package does not have',
+                                                'b.py:3 imports gone from pkg.loaders, which does not define it']

@@ -101,7 +101,7 @@ def main():
     p.add_argument('--out', default=str(HERE/'results'/'budget_load.csv'))
     a = p.parse_args()
     if a.smoke:
-        a.methods, a.loads, a.seeds, a.seconds, a.sizes, a.bs = ['fit_budget', 'fit_progressive', 'cli'], [0, 1], [0], 2., [16, 32], 8
+        a.methods, a.loads, a.seeds, a.seconds, a.sizes, a.bs = list(METHODS), [1], [0], 2., [16, 32], 8
         if a.out == str(HERE/'results'/'budget_load.csv'): a.out = '/tmp/budget_load_smoke.csv'
     import torch; torch.set_num_threads(1)
     tmp = None

@@ -16,7 +16,6 @@ from fastai.vision.all import Learner, accuracy, xresnet18, OptimWrapper, set_se
 from fastai_progresize.data import folder_get_dls
 from fastai_progresize.cache import cached_get_dls
 from fastai_progresize.cost import measure_cost
-from fastai_progresize.checkpoint import atomic_write
 
 HERE = Path(__file__).parent
 SIZES = [32, 64, 96, 128]
@@ -100,10 +99,15 @@ def main(a):
     accuracy_runs(res, loaders, a)
     write(res, a, out)
 
+def write_whole(fn, text):
+    "Write `text` to `fn` through a temporary file beside it: a killed run never leaves `fn` half-written"
+    tmp = fn.with_name(f'.{fn.name}.tmp-{os.getpid()}')
+    tmp.write_text(text); os.replace(tmp, fn)
+
 def write(res, a, out):
     out.mkdir(exist_ok=True)
-    with atomic_write(out/'cache_cost.json', 'results') as f: Path(f).write_text(json.dumps(res, indent=1))
-    with atomic_write(out/'cache_cost.md', 'summary') as f: Path(f).write_text(report(res, a))
+    write_whole(out/'cache_cost.json', json.dumps(res, indent=1))
+    write_whole(out/'cache_cost.md', report(res, a))
     print(report(res, a))
 
 def report(res, a)->str:

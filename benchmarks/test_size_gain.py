@@ -44,7 +44,6 @@ def build(seed, a):
     return learn, hold
 
 def run_seed(seed, a):
-    import torch
     import fastai_progresize.calibrate  # noqa: F401 (adds Learner.choose_test_size)
     t0 = time.process_time()
     learn, hold = build(seed, a)

@@ -1,0 +1,6 @@
+"Make `import fastai_progresize` find this checkout's package, whatever is installed."
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))

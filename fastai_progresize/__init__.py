@@ -10,7 +10,7 @@ from .schedule import ProgressiveSchedule
 from .rules import scale_bs, scale_lr
 from .cost import CostModel, measure_cost
 from .history import ProgressiveHistory
-from . import fit  # Learner.fit_progressive
+from . import fit  # noqa: F401 (Learner.fit_progressive)
 from .ramp import RampedCallback
 from .resize import ProgressiveResize
 from .regularize import ProgressiveRegularize

@@ -23,6 +23,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                              'fastai_progresize/budget.py'),
                                           'fastai_progresize.budget.TimeBudget._reserve_s': ( 'budget.html#timebudget._reserve_s',
                                                                                               'fastai_progresize/budget.py'),
+                                          'fastai_progresize.budget.TimeBudget._show_plan': ( 'budget.html#timebudget._show_plan',
+                                                                                              'fastai_progresize/budget.py'),
                                           'fastai_progresize.budget.TimeBudget._step_s': ( 'budget.html#timebudget._step_s',
                                                                                            'fastai_progresize/budget.py'),
                                           'fastai_progresize.budget.TimeBudget._warn_small': ( 'budget.html#timebudget._warn_small',

@@ -131,7 +131,16 @@ def before_train(self:TimeBudget):
         self._stop_fit = True; raise CancelFitException()
     self.pct, = _sync(self.learn, max(self.pct, self._progress(self.spent, len(self.dl), len(self.dl))))
     self.learn.pct_train = self.pct
+    self._show_plan(len(self.dl))
     self._last = self.clock()
+
+@patch
+def _show_plan(self:TimeBudget, n_iter):
+    "Give the progress bar the epochs the budget is expected to buy (not the fit's bound), so that its count and its ETA are the budget's"
+    mbar, dt = getattr(getattr(self.learn, 'progress', None), 'mbar', None), self._step_s()
+    if mbar is None or dt <= 0: return
+    e = self.epoch + self.left / (n_iter * dt + self._reserve_s())
+    mbar.main_bar.total = int(min(self.n_epoch, max(math.ceil(e), self.epoch + 2)))  # never reached early: that would close the bar
 
 @patch
 def before_batch(self:TimeBudget):

@@ -203,7 +203,7 @@ def after_fit(self:TimeBudget):
     self._put_back(); self.active = False
 
 # %% ../nbs/14_budget.ipynb #4bef8b5a
-def _simulate(cm, seconds, start_hw, final_hw, ramp, bs, multiple, n_train, n_valid, cap=20_000):
+def _simulate(cm, seconds, start_hw, final_hw, ramp, bs, multiple, n_train, n_valid, cap=5_000):
     "Run the `TimeBudget` rules on the predicted step times, in at most about `cap` chunks: ([first epoch, h, w, batches] runs, expected end, validation seconds)"
     n_iter = n_train // bs
     val = math.ceil(n_valid / bs) * cm.valid_seconds(final_hw, bs) + cm.epoch_s
@@ -211,7 +211,9 @@ def _simulate(cm, seconds, start_hw, final_hw, ramp, bs, multiple, n_train, n_va
     def step(hw):
         if hw not in steps: steps[hw] = cm.step_seconds(hw, bs)
         return steps[hw]
-    def hw_at(pct): return final_hw if start_hw is None else ramp_hw(pct, start_hw, final_hw, *ramp, multiple)
+    def hw_at(pct):  # held sizes without the ramp's checks: most chunks of a long budget are there
+        if start_hw is None or pct >= ramp[1]: return final_hw
+        return start_hw if pct <= ramp[0] else ramp_hw(pct, start_hw, final_hw, *ramp, multiple)
     def add(hw, k):  # runs of one size, so that memory does not grow with the budget
         if rows and tuple(rows[-1][1:3]) == hw: rows[-1][3] += k
         else: rows.append([epoch, *hw, k])

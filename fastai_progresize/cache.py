@@ -8,10 +8,10 @@ import math, time
 from pathlib import Path
 import torch, torch.nn.functional as F
 from PIL import Image, ImageOps
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from fastai.torch_core import TensorImage, TensorCategory, default_device
 from fastai.data.core import TfmdDL, DataLoaders
-from fastai.data.transforms import CategoryMap, IntToFloatTensor, Normalize
+from fastai.data.transforms import CategoryMap, Category, IntToFloatTensor, Normalize, parent_label
 from fastai.losses import CrossEntropyLossFlat
 from fastai.vision.core import imagenet_stats
 from fastai.vision.augment import RandomResizedCropGPU
@@ -106,7 +106,16 @@ class ImageCache:
     @property
     def mb(self): return self.images.numel() / 2**20
 
-# %% ../nbs/19_cache.ipynb #a340f114
+# %% ../nbs/19_cache.ipynb #47f149c5
+def _decode_any(o, size, squish):
+    "`decode_square` of a file, or of an image already open (a PIL image)"
+    if not isinstance(o, Image.Image): return decode_square(o, size, squish)
+    im = o.convert('RGB')
+    im = im.resize((size, size), Image.BILINEAR) if squish else ImageOps.fit(im, (size, size), Image.BILINEAR)
+    return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(size, size, 3).permute(2, 0, 1).contiguous()
+
+def _key(o): return Path(o) if isinstance(o, (str, Path)) else id(o)
+
 class CachedImages:
     "One split of an `ImageCache`: what fastai needs of a dataset, without the per-item work"
     n_inp = 1
@@ -114,8 +123,9 @@ class CachedImages:
         cache:ImageCache, # The decoded images
         idxs, # Indices of this split's images in `cache`
         split_idx:int|None=None, # 0 for training, 1 for validation (what fastai's transforms read)
+        with_labels:bool=True, # Whether batches carry the labels (a test set of new files has none)
     ):
-        self.cache,self.split_idx = cache,split_idx
+        self.cache,self.split_idx,self.with_labels = cache,split_idx,with_labels
         self.idxs = torch.as_tensor(list(idxs), dtype=torch.long)
         self.items = [cache.items[i] for i in self.idxs.tolist()]
         self.loss_func = CrossEntropyLossFlat()
@@ -126,20 +136,47 @@ class CachedImages:
     def __len__(self): return len(self.idxs)
     def __getitem__(self, i):
         j = self.idxs[i].item()
-        return TensorImage(self.cache.images[j]), TensorCategory(self.cache.labels[j])
+        x = TensorImage(self.cache.images[j])
+        return (x, TensorCategory(self.cache.labels[j])) if self.with_labels else (x,)
     def batch(self, b):
         "Images and labels of dataset positions `b`, as whole tensors"
         j = self.idxs[torch.as_tensor(b, dtype=torch.long)].to(self.cache.device)
-        return TensorImage(self.cache.images[j]), TensorCategory(self.cache.labels[j])
+        x = TensorImage(self.cache.images[j])
+        return (x, TensorCategory(self.cache.labels[j])) if self.with_labels else (x,)
+    def decode(self, o, full=True):
+        "A decoded sample: the image, and its label as a fastai `Category` (what `show_batch` and `predict` show)"
+        return (o[0], *[Category(self.vocab[int(t)]) for t in o[1:]])
     def new_empty(self):
         "No images (for `Learner.export`): the classes only"
         c = self.cache
         return CachedImages(ImageCache([], [], list(c.vocab), c.size, squish=c.squish, images=torch.empty(0, 3, c.size, c.size, dtype=torch.uint8)), [])
 
+# %% ../nbs/19_cache.ipynb #72946a86
+@patch
+def for_items(self:CachedImages,
+    items:list, # Image files (`str` or `Path`) or PIL images
+    with_labels:bool=False, # Label each file by its parent folder (as the training items are); False: no labels
+)->CachedImages: # A validation split of them: cached images are looked up, others decoded as the cache's were
+    "The dataset `test_dl`, `predict` and `choose_test_size` use: `items` with the validation transforms"
+    c = self.cache
+    pos = {_key(o): i for i,o in enumerate(c.items)}
+    if all(_key(o) in pos for o in items):
+        return CachedImages(c, [pos[_key(o)] for o in items], split_idx=1, with_labels=with_labels)
+    labels = [parent_label(o) for o in items] if with_labels else [c.vocab[0]] * len(items)
+    bad = sorted({l for l in labels if l not in c.vocab.o2i})
+    if bad: raise ValueError(f"`items`: class {bad[0]!r} (from the parent folder) is not one of the model's {len(c.vocab)} classes")
+    images = torch.stack([_decode_any(o, c.size, c.squish) for o in items]).to(c.device) if len(items) else c.images[:0]
+    new = ImageCache(list(items), labels, list(c.vocab), c.size, device=c.device, squish=c.squish, images=images)
+    return CachedImages(new, range(len(items)), split_idx=1, with_labels=with_labels)
+
+# %% ../nbs/19_cache.ipynb #53f30230
 class CachedDL(TfmdDL):
-    "A `TfmdDL` whose batches are cut from an `ImageCache` as whole tensors"
+    "A `TfmdDL` whose batches are cut from an `ImageCache` as whole tensors; `new` on other items (as `test_dl` gives) decodes them"
     def create_item(self, s): return 0 if s is None else s
     def create_batch(self, b): return self.dataset.batch(b)
+    def new(self, dataset=None, cls=None, **kwargs):
+        if dataset is not None and not isinstance(dataset, CachedImages): dataset = self.dataset.for_items(list(dataset))
+        return super().new(dataset, cls, **kwargs)
     def _one_pass(self):
         if len(self.dataset): return super()._one_pass()
         self._n_inp,self._types = 1,{tuple: [TensorImage, TensorCategory]}

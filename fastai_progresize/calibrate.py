@@ -4,7 +4,9 @@
 
 # %% ../nbs/21_calibrate.ipynb #614ff3ed
 from __future__ import annotations
+import warnings, random
 from numbers import Real
+from pathlib import Path
 import torch
 from torch import nn
 from fastcore.basics import store_attr, patch
@@ -22,12 +24,12 @@ from .test_size import SizeSweep, AtSize, items_dl, split_items, evaluate_at, ch
 __all__ = ['TestSizeChoice']
 
 # %% ../nbs/21_calibrate.ipynb #d67684f8
-def check_items(items, name='items'):
+def check_items(items, name='items', none_means='the training items'):
     "`items`: None or a non-empty list of labelled items"
     if items is None: return None
     if isinstance(items, (str, bytes)) or not hasattr(items, '__len__'):
         raise TypeError(f"`{name}` must be a list of labelled items or None, got {items!r}")
-    if not len(items): raise ValueError(f"`{name}` must hold at least one labelled item, or be None (the training items); got an empty list")
+    if not len(items): raise ValueError(f"`{name}` must hold at least one labelled item, or be None ({none_means}); got an empty list")
     return list(items)
 
 # %% ../nbs/21_calibrate.ipynb #6760d1aa
@@ -37,8 +39,15 @@ def _recalibrate(model, dl, n_batches, n_inp=1):
     "Re-estimate `model`'s BatchNorm statistics on up to `n_batches` of `dl`, as a cumulative average; returns the batches used"
     bns = bn_layers(model)
     if not bns: raise ValueError(f"recalibrating {_no_bn}")
-    dev = next(model.parameters()).device
+    moms = [m.momentum for m in bns]
     for m in bns: m.reset_running_stats(); m.momentum = None
+    try: return _bn_pass(model, bns, dl, n_batches, n_inp)
+    finally:
+        for m,mo in zip(bns, moms): m.momentum = mo  # a cumulative average only while recalibrating
+
+def _bn_pass(model, bns, dl, n_batches, n_inp):
+    "Forward up to `n_batches` of `dl` with only the BatchNorm layers in training mode"
+    dev = next(model.parameters()).device
     model.eval()
     for m in bns: m.train()
     n = 0
@@ -164,14 +173,39 @@ def _sizes_from(train_hw, factors, multiple):
         if hw not in out: out.append(hw)
     return out
 
-# %% ../nbs/21_calibrate.ipynb #f78b1021
+# %% ../nbs/21_calibrate.ipynb #64c4a658
 CALIBRATE_METHODS = (None, 'bn', 'fixres')
 
-# %% ../nbs/21_calibrate.ipynb #16543284
+def _check_choice_args(learn, calibrate, multiple, factors, sizes, ts, holdout):
+    "Check `choose_test_size`'s arguments before any work: the candidate (h, w) sizes"
+    check_choice(calibrate, 'calibrate', CALIBRATE_METHODS)
+    multiple = check_int(multiple, 'multiple')
+    if sizes is None:
+        if isinstance(factors, (str, bytes)) or not hasattr(factors, '__iter__') or not len(factors):
+            raise ValueError(f"`factors` must be a non-empty list of positive numbers, got {factors!r}")
+        for f in factors: check_num(f, 'factors')
+    if calibrate == 'bn' and not bn_layers(learn.model):
+        raise ValueError(f"`calibrate`='bn' {_no_bn} (use None or 'fixres')")
+    if calibrate == 'fixres' and not bn_layers(learn.model) and not _head_params(learn):
+        raise ValueError("`calibrate`='fixres' needs BatchNorm layers or a classifier head; the model has neither")
+    if _is_share(holdout) and not 0 < holdout < 1:
+        raise ValueError(f"`holdout` must be a share in (0, 1), a list of items or None, got {holdout!r}")
+    if holdout is not None and not _is_share(holdout): check_items(holdout, 'holdout', none_means='the validation set')
+    return _sizes_from(ts, factors, multiple) if sizes is None else check_sizes(sizes)
+
+def _is_share(x): return isinstance(x, Real) and not isinstance(x, bool)
+
+def _seen(holdout, train):
+    "How many of `holdout` are among the training items `train`"
+    k = lambda o: Path(o) if isinstance(o, (str, Path)) else id(o)
+    tr = {k(o) for o in train}
+    return sum(k(o) in tr for o in holdout)
+
+# %% ../nbs/21_calibrate.ipynb #44d71dc4
 @patch
 def choose_test_size(self:Learner,
     train_size:int|tuple=None, # Size the model was trained at; default: the last stage of `learn.progressive_history`
-    get_dls:callable=None, # As in `Learner.test_sizes`
+    get_dls:callable=None, # As in `Learner.test_sizes`; needed for a learner that holds no data (opened with `load_learner`) unless `learn.get_dls` is set
     factors:tuple=(1, 1.15, 1.3, 1.5), # Candidate sizes as multiples of `train_size`
     sizes:list=None, # Candidate sizes instead of `factors`
     calibrate:str=None, # None, 'bn' (recalibrate BatchNorm at each size) or 'fixres' (fine-tune BatchNorm and head)
@@ -184,6 +218,7 @@ def choose_test_size(self:Learner,
     bs:int=None, # Batch size for `get_dls` and calibration
     seed:int=0, # Seed of the share of training items and of the calibration order
     apply:bool=True, # Keep the chosen size (`Learner.set_test_size`) and its calibrated weights
+    keep_calibration:bool=False, # When the training size is chosen, keep its calibrated weights too; False: the model stays as trained
 )->TestSizeChoice: # Both sweeps, the chosen size, the set it was chosen on, validation metrics before and after
     "Sweep test sizes (optionally calibrating at each), choose one on the validation set, held-out items or a share of the training items, and apply it"
     hist = getattr(self, 'progressive_history', None)
@@ -192,32 +227,20 @@ def choose_test_size(self:Learner,
             raise ValueError("`train_size` is needed: this learner has no `progressive_history` to take the size of its last stage from")
         train_size = hist.stages[-1].size
     ts = as_hw(train_size, name='train_size')
-    check_choice(calibrate, 'calibrate', CALIBRATE_METHODS)
-    multiple = check_int(multiple, 'multiple')
-    if sizes is None:
-        if isinstance(factors, (str, bytes)) or not hasattr(factors, '__iter__') or not len(factors):
-            raise ValueError(f"`factors` must be a non-empty list of positive numbers, got {factors!r}")
-        for f in factors: check_num(f, 'factors')
-        hws = _sizes_from(ts, factors, multiple)
-    else: hws = check_sizes(sizes)
+    hws = _check_choice_args(self, calibrate, multiple, factors, sizes, ts, holdout)
     by, lower = check_by(self, by)
     n_batches, epochs, lr = check_int(n_batches, 'n_batches'), check_int(epochs, 'epochs'), check_num(lr, 'lr')
-    if calibrate == 'bn' and not bn_layers(self.model):
-        raise ValueError(f"`calibrate`='bn' {_no_bn} (use None or 'fixres')")
-    if calibrate == 'fixres' and not bn_layers(self.model) and not _head_params(self):
-        raise ValueError("`calibrate`='fixres' needs BatchNorm layers or a classifier head; the model has neither")
-    if holdout is not None and not (isinstance(holdout, Real) and not isinstance(holdout, bool)): check_items(holdout, 'holdout')
-    if isinstance(holdout, Real) and not isinstance(holdout, bool) and not 0 < holdout < 1:
-        raise ValueError(f"`holdout` must be a share in (0, 1), a list of items or None, got {holdout!r}")
     at = AtSize(self, get_dls, bs)
     all_train = list(at(ts)[1])
     if holdout is None: sel_items, calib_items, on = None, all_train, 'validation set'
-    elif isinstance(holdout, Real) and not isinstance(holdout, bool):
+    elif _is_share(holdout):
         sel_items, calib_items = split_items(all_train, holdout, seed)
         on = f'a {holdout:g} share of the training items ({len(sel_items)} items, seen in training)'
     else:
-        sel_items, calib_items = list(holdout), all_train
-        on = f'{len(sel_items)} held-out items'
+        sel_items, calib_items, n_seen = list(holdout), all_train, _seen(holdout, all_train)
+        on = f'{len(sel_items)} held-out items' if not n_seen else f'{len(sel_items)} items ({n_seen} seen in training)'
+        if n_seen: warnings.warn(f"`holdout`: {n_seen} of its {len(sel_items)} items are training items the model was trained "
+                                 "on, so the choice is not made on held-out data; pass items kept out of training, or `holdout=None`")
 
     def calib(hw, vdl):
         self.model.load_state_dict(base)
@@ -225,6 +248,7 @@ def choose_test_size(self:Learner,
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             dl = items_dl(vdl, calib_items, bs=bs, shuffle=True, drop_last=calibrate == 'fixres')
+            dl.rng = random.Random(seed)  # fastai shuffles with its own Python RNG: seeded too, so each call measures the same
             with learner_kept(self):
                 if calibrate == 'bn': _recalibrate(self.model, dl, n_batches, self.dls.n_inp)
                 else: _fixres(self, dl, epochs, lr)
@@ -240,12 +264,12 @@ def choose_test_size(self:Learner,
         val = sel if sel_items is None else SizeSweep(tabs[1], by, lower, ts, 'validation set')
         best = sel.best
         v = sel.df.set_index('size').loc[[best], by].iloc[0]
-        keep_base = calibrate is not None and (b_sel[by] <= v if lower else b_sel[by] >= v)
+        keep_base = calibrate is not None and ((b_sel[by] <= v if lower else b_sel[by] >= v) or (best == ts and not keep_calibration))
         if keep_base: best = ts
         after = b_valid if keep_base else {k: float(val.df.set_index('size').loc[[best], k].iloc[0]) for k in b_valid}
         self.model.load_state_dict(states[best] if apply and calibrate is not None and not keep_base else base)
     if apply: self.set_test_size(best, get_dls)
-    cal = calibrate if not keep_base else f'{calibrate} (not kept: no size beat the uncalibrated model at {ts})'
+    cal = calibrate if not keep_base else f'{calibrate} (not kept: the model stays as trained at {ts})'
     choice = TestSizeChoice(ts, best, cal, on, by, lower, sel, val, b_valid, after, apply)
     if apply and hist is not None: hist.test_size = choice.as_dict()
     return choice

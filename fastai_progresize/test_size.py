@@ -6,6 +6,7 @@
 from __future__ import annotations
 import time
 from copy import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,6 +114,11 @@ class AtSize:
         self.learn, self.bs = learn, (None if bs is None else check_int(bs, 'bs'))
         get_dls = get_dls_of(learn, get_dls)
         self.get_dls = None if get_dls is None else check_get_dls(get_dls)
+        self.empty = not len(learn.dls.train_ds) and not len(learn.dls.valid_ds)
+        if self.empty and self.get_dls is None:
+            raise ValueError("the learner holds no data (opened with `load_learner`? an export keeps none): pass `get_dls` "
+                             "(the `folder_get_dls(path)` or `cached_get_dls(path, max_size)` it trained on), or set "
+                             "`learn.get_dls` before exporting")
         if self.get_dls is None and not size_tfms(learn.dls.valid):
             raise ValueError("the learner's validation DataLoader has no Resize, RandomResizedCrop or RandomResizedCropGPU "
                              "transform whose size can be changed: pass `get_dls` (a function of `bs` and `size`) or set "
@@ -124,13 +130,18 @@ class AtSize:
         l = self.learn
         if self.get_dls is None: return dl_at_size(l.dls.valid, hw), l.dls.train_ds.items
         size, bs = (hw[0] if hw[0] == hw[1] else hw), self.bs or l.dls.train.bs
-        dls = check_stage_dls(self.get_dls(bs=bs, size=size), self.ref, f"test size {size!r} (bs {bs})", logger=l.logger,
-                              ref_name="the learner's")
+        where = f"test size {size!r} (bs {bs})"
+        if self.empty:  # nothing to compare the split with: only the classes must agree with the model's
+            dls = check_stage_dls(self.get_dls(bs=bs, size=size), None, where, model_facts=self.ref)
+        else: dls = check_stage_dls(self.get_dls(bs=bs, size=size), self.ref, where, logger=l.logger, ref_name="the learner's")
         return dls.valid, dls.train_ds.items
 
 def items_dl(vdl, items, bs=None, shuffle=False, drop_last=False):
-    "A DataLoader of labelled `items` with `vdl`'s (test-time) transforms"
-    return vdl.new(test_set(vdl.dataset, items, with_labels=True), bs=bs or vdl.bs, shuffle=shuffle, drop_last=drop_last)
+    "A DataLoader of labelled `items` (`str` paths read as `Path`s) with `vdl`'s (test-time) transforms"
+    items = [Path(o) if isinstance(o, str) else o for o in items]
+    ds = vdl.dataset
+    ds = ds.for_items(items, with_labels=True) if hasattr(ds, 'for_items') else test_set(ds, items, with_labels=True)
+    return vdl.new(ds, bs=bs or vdl.bs, shuffle=shuffle, drop_last=drop_last)
 
 def split_items(items, holdout, seed):
     "(held-out items, the others): a seeded `holdout` share of `items`"

@@ -111,7 +111,9 @@ class ProgressiveRegularize(RampedCallback):
         for key,set_,_ in targets: set_(vals[key])
         return vals
 
-    def values_at(self, pct:float)->dict: # Progress of the ramp, in [0, 1]
+    def values_at(self,
+        pct:float, # Progress of the ramp, in [0, 1]
+    )->dict: # Setting name -> value
         "The value of every ramped setting at progress `pct`, on this callback's ramp and curve"
         return {k: self.value(pct, *v) for k,v in self.pairs.items() if v is not None}
 

@@ -173,9 +173,14 @@ def after_train(self:ProgressiveResize):
     self._restore(); super(ProgressiveResize, self).after_train()
 
 @patch
-def after_cancel_train(self:ProgressiveResize): self._restore()
+def after_cancel_train(self:ProgressiveResize):
+    "Put the transforms back after a cancelled epoch"
+    self._restore()
+
 @patch
-def before_validate(self:ProgressiveResize): self._restore()
+def before_validate(self:ProgressiveResize):
+    "Validate with the transforms' own size"
+    self._restore()
 
 @patch
 def after_fit(self:ProgressiveResize):

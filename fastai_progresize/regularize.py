@@ -5,6 +5,7 @@
 # %% ../nbs/13_regularize.ipynb #7ce29914
 from __future__ import annotations
 import math
+from collections.abc import Iterable
 from functools import partial
 from numbers import Real
 
@@ -12,12 +13,11 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.distributions.beta import Beta
-from fastcore.basics import ifnone
+from fastcore.basics import ifnone, patch
 from fastai.callback.mixup import MixHandler
-from fastai.callback.schedule import LRFinder
 from fastai.vision.augment import AffineCoordTfm, LightingTfm, RandomResizedCropGPU
-from .validate import check_num, check_ramp
-from .ramp import RampProgress, ramp_value, PutBackOnDetach
+from .validate import check_num
+from .ramp import RampedCallback
 from .loaders import train_pipeline
 from .resize import ProgressiveResize
 
@@ -58,7 +58,7 @@ class DrawAt:
     def __iter__(self):
         cb, it = self.cb, iter(self.dl)
         for i in range(len(self.dl) + 1):
-            vals = cb._apply(cb._draw, cb.ramp.at(cb.epoch, i, len(self.dl)))
+            vals = cb._apply(cb._draw, cb.progress(cb.epoch, i, len(self.dl)))
             try: b = next(it)
             except StopIteration: return
             finally: cb._restore(cb._draw)
@@ -66,9 +66,18 @@ class DrawAt:
             yield b
 
 # %% ../nbs/13_regularize.ipynb #30c56ae8
-class ProgressiveRegularize(PutBackOnDetach):
+def _as_modules(modules):
+    "`modules` as a list of `nn.Module`s (one module is a list of one), or a clear error"
+    if modules is None: return None
+    if isinstance(modules, nn.Module): return [modules]
+    ms = list(modules) if isinstance(modules, Iterable) and not isinstance(modules, (str, bytes)) else None
+    if ms is None or not all(isinstance(m, nn.Module) for m in ms):
+        raise TypeError(f"`modules` must be an `nn.Module` or a list of `nn.Module`s (e.g. `modules=[learn.model[-1]]`), got {modules!r}")
+    return ms
+
+class ProgressiveRegularize(RampedCallback):
     "Ramp dropout, drop-path, MixUp/CutMix alpha and augmentation strength with training progress, as the size grows"
-    order,run_valid = ProgressiveResize.order + 1,False
+    order = ProgressiveResize.order + 1
     def __init__(self,
         dropout:tuple|None=None, # (start, end) `p` of the `nn.Dropout` modules
         drop_path:tuple|None=None, # (start, end) `drop_prob` of modules that have one (timm's `DropPath`)
@@ -77,9 +86,10 @@ class ProgressiveRegularize(PutBackOnDetach):
         aug:tuple|None=None, # (start, end) multiplier of the rotation, zoom, warp and lighting magnitudes of `aug_transforms`
         ramp_start:float=0.2, # Fraction of training at which the values start moving (as in `ProgressiveResize`)
         ramp_end:float=0.8, # Fraction of training at which they reach `end`
+        curve:str|callable='linear', # Shape of the ramp between the two: 'linear', 'cosine', or a function (`as_curve`)
         step:str='batch', # How often the values may change: 'batch' or 'epoch'
         n_epoch:int|None=None, # Epochs one ramp spans across consecutive fits; None: per fit
-        modules:list|None=None, # Modules whose dropout / drop-path is ramped, with all their submodules; None: the whole model's
+        modules:nn.Module|list|None=None, # Module, or list of modules, whose dropout / drop-path is ramped, with all their submodules; None: the whole model's
     ):
         self.pairs = {'dropout': _check_pair(dropout, 'dropout', 0., 1.), 'drop_path': _check_pair(drop_path, 'drop_path', 0., 1.),
                       'mix_alpha': _check_pair(mix_alpha, 'mix_alpha'), 'min_scale': _check_pair(min_scale, 'min_scale', 0., 1.),
@@ -87,9 +97,9 @@ class ProgressiveRegularize(PutBackOnDetach):
         if mix_alpha is not None and min(mix_alpha) <= 0: raise ValueError(f"`mix_alpha` values must be positive (a Beta needs them), got {mix_alpha!r}")
         if min_scale is not None and min(min_scale) == 0: raise ValueError(f"`min_scale` values must be positive, got {min_scale!r}")
         if all(v is None for v in self.pairs.values()): raise ValueError("Give at least one of `dropout`, `drop_path`, `mix_alpha`, `min_scale`, `aug`")
-        if modules is not None and not all(isinstance(m, nn.Module) for m in modules): raise TypeError(f"`modules` must be a list of `nn.Module`s, got {modules!r}")
-        self.ramp_start,self.ramp_end = check_ramp(ramp_start, ramp_end)
-        self.ramp,self.modules,self.active,self.log,self._mix,self._draw,self._drawn = RampProgress(n_epoch, step),modules,False,[],[],[],{}
+        modules = _as_modules(modules)
+        super().__init__(ramp_start, ramp_end, step, n_epoch, curve)
+        self.modules,self.log,self._mix,self._draw,self._drawn = modules,[],[],[],{}
 
     def _put_back(self): self._end()
 
@@ -101,90 +111,96 @@ class ProgressiveRegularize(PutBackOnDetach):
         for key,set_,_ in targets: set_(vals[key])
         return vals
 
-    def values_at(self, pct:float)->dict: # Progress of the ramp, in [0, 1]
-        "The value of every ramped setting at progress `pct`"
-        return {k: ramp_value(pct, *v, self.ramp_start, self.ramp_end) for k,v in self.pairs.items() if v is not None}
+    def values_at(self,
+        pct:float, # Progress of the ramp, in [0, 1]
+    )->dict: # Setting name -> value
+        "The value of every ramped setting at progress `pct`, on this callback's ramp and curve"
+        return {k: self.value(pct, *v) for k,v in self.pairs.items() if v is not None}
 
     @property
     def values_df(self)->pd.DataFrame:
         "One row per training batch: progress of the ramp and the value of every ramped setting"
         return pd.DataFrame(self.log)
 
-    def _targets(self):
-        "Modules whose attribute is ramped, (setting, apply, restore) of the mix callbacks, and of the batch transforms"
-        roots = self.modules if self.modules is not None else [self.learn.model]
-        mods = list({id(m): m for r in roots for m in r.modules()}.values())  # every submodule, once
-        def attr(o, a, key):
-            v0 = getattr(o, a)
-            return (key, partial(setattr, o, a), partial(setattr, o, a, v0))
-        def found(key, ts, what):
-            if self.pairs[key] is None: return []
-            if not ts: raise ValueError(f"`{key}` was given but {what}: leave it out")
-            return ts
-        def set_alpha(c, a): c.distrib = Beta(torch.tensor(a), torch.tensor(a))
-        def set_mag(h, k, v0, m): h[k] = _scale_mag(k, v0, m)
-        where = 'the model' if self.modules is None else '`modules`'
-        mod = found('dropout', [('dropout', m, 'p') for m in mods if isinstance(m, _DROPOUTS)], f'{where} has no `nn.Dropout` module')
-        mod += found('drop_path', [('drop_path', m, 'drop_prob') for m in mods if isinstance(getattr(m, 'drop_prob', None), Real)],
-                     f'no module has a `drop_prob` (in {where})')
-        mix = found('mix_alpha', [('mix_alpha', partial(set_alpha, c), partial(setattr, c, 'distrib', c.distrib))
-                                  for c in self.learn.cbs if isinstance(c, MixHandler)], 'the learner has no `MixUp` or `CutMix` callback')
-        fs = getattr(train_pipeline(self.dls.train), 'fs', [])
-        draw = found('min_scale', [attr(t, 'min_scale', 'min_scale') for t in fs if isinstance(t, RandomResizedCropGPU)], 'the training DataLoader has no `RandomResizedCropGPU`')
-        draw += found('aug', [('aug', partial(set_mag, h, k, v0), partial(h.__setitem__, k, v0)) for h,k,v0 in aug_magnitudes(self.dls.train)],
-                      'the training DataLoader has no `aug_transforms` magnitudes')
-        return mod, mix, draw
+# %% ../nbs/13_regularize.ipynb #6744c474
+@patch
+def _targets(self:ProgressiveRegularize):
+    "Modules whose attribute is ramped, (setting, apply, restore) of the mix callbacks, and of the batch transforms"
+    roots = self.modules if self.modules is not None else [self.learn.model]
+    mods = list({id(m): m for r in roots for m in r.modules()}.values())  # every submodule, once
+    def attr(o, a, key):
+        v0 = getattr(o, a)
+        return (key, partial(setattr, o, a), partial(setattr, o, a, v0))
+    def found(key, ts, what):
+        if self.pairs[key] is None: return []
+        if not ts: raise ValueError(f"`{key}` was given but {what}: leave it out")
+        return ts
+    def set_alpha(c, a): c.distrib = Beta(torch.tensor(a), torch.tensor(a))
+    def set_mag(h, k, v0, m): h[k] = _scale_mag(k, v0, m)
+    where = 'the model' if self.modules is None else '`modules`'
+    mod = found('dropout', [('dropout', m, 'p') for m in mods if isinstance(m, _DROPOUTS)], f'{where} has no `nn.Dropout` module')
+    mod += found('drop_path', [('drop_path', m, 'drop_prob') for m in mods if isinstance(getattr(m, 'drop_prob', None), Real)],
+                 f'no module has a `drop_prob` (in {where})')
+    mix = found('mix_alpha', [('mix_alpha', partial(set_alpha, c), partial(setattr, c, 'distrib', c.distrib))
+                              for c in self.learn.cbs if isinstance(c, MixHandler)], 'the learner has no `MixUp` or `CutMix` callback')
+    fs = getattr(train_pipeline(self.dls.train), 'fs', [])
+    draw = found('min_scale', [attr(t, 'min_scale', 'min_scale') for t in fs if isinstance(t, RandomResizedCropGPU)], 'the training DataLoader has no `RandomResizedCropGPU`')
+    draw += found('aug', [('aug', partial(set_mag, h, k, v0), partial(h.__setitem__, k, v0)) for h,k,v0 in aug_magnitudes(self.dls.train)],
+                  'the training DataLoader has no `aug_transforms` magnitudes')
+    return mod, mix, draw
 
-    def _hook(self, mods):
-        "Set each module's value just before its forward pass and put it back right after, exception or not"
-        def pre(key, a, m, args):
-            if m.training and self._vals is not None: setattr(m, a, self._vals[key])
-        def post(a, v0, m, args, out): setattr(m, a, v0)
-        hs = []
-        for key,m,a in mods:
-            hs += [m.register_forward_pre_hook(partial(pre, key, a), prepend=True),
-                   m.register_forward_hook(partial(post, a, getattr(m, a)), always_call=True)]
-        # the mix callbacks drew their lambda in `before_batch`: their alpha goes back once the model has run
-        hs.append(self.learn.model.register_forward_hook(lambda *_: self._restore(self._mix), always_call=True))
-        return hs
+# %% ../nbs/13_regularize.ipynb #b905b5c2
+@patch
+def _hook(self:ProgressiveRegularize, mods):
+    "Set each module's value just before its forward pass and put it back right after, exception or not"
+    def pre(key, a, m, args):
+        if m.training and self._vals is not None: setattr(m, a, self._vals[key])
+    def post(a, v0, m, args, out): setattr(m, a, v0)
+    hs = []
+    for key,m,a in mods:
+        hs += [m.register_forward_pre_hook(partial(pre, key, a), prepend=True),
+               m.register_forward_hook(partial(post, a, getattr(m, a)), always_call=True)]
+    # the mix callbacks drew their lambda in `before_batch`: their alpha goes back once the model has run
+    hs.append(self.learn.model.register_forward_hook(lambda *_: self._restore(self._mix), always_call=True))
+    return hs
 
-    def _end(self):
-        "Remove the hooks and put every value back"
-        for h in getattr(self, '_hooks', []): h.remove()
-        self._hooks,self._vals = [],None
-        self._restore(self._mix + self._draw)
+@patch
+def _end(self:ProgressiveRegularize):
+    "Remove the hooks and put every value back"
+    for h in getattr(self, '_hooks', []): h.remove()
+    self._hooks,self._vals = [],None
+    self._restore(self._mix + self._draw)
 
-    def before_fit(self):
-        "Find what to ramp (an argument with nothing to act on raises here, before any step); stay out of `lr_find`"
-        self._end()
-        self.active = not any(isinstance(c, LRFinder) for c in self.learn.cbs)
-        if not self.active: return
+# %% ../nbs/13_regularize.ipynb #9a608401
+@patch
+def before_fit(self:ProgressiveRegularize):
+    "Start the ramp (the base stays out of `lr_find`); find what to ramp (an argument with nothing to act on raises here, before any step)"
+    self._end(); super(ProgressiveRegularize, self).before_fit()
+    if self.active:
         mods,self._mix,self._draw = self._targets()
         self._hooks = self._hook(mods)
-        self.ramp.begin_fit(self.learn.n_epoch)
         if self.ramp.done == 0: self.log = []
-        self._trained,self._cancelled = 0,False
 
-    def before_train(self):
-        "Draw each training batch with the augmentation of its step, put back as soon as it is drawn"
-        if self.active and self._draw: self.learn.dl = DrawAt(self.learn.dl, self)
+@patch
+def before_train(self:ProgressiveRegularize):
+    "Draw each training batch with the augmentation of its step, put back as soon as it is drawn"
+    if self.active and self._draw: self.learn.dl = DrawAt(self.learn.dl, self)
 
-    def before_batch(self):
-        "This step's dropout and drop-path (set during the forward pass) and mix alpha (set until the model has run)"
-        if not self.active: return
-        pct = self.ramp.at(self.epoch, self.iter, self.n_iter)
-        self._vals = self.values_at(pct)
-        for key,set_,_ in self._mix: set_(self._vals[key])
-        self.log.append({'pct': pct, **{k: v for k,v in self._vals.items() if k not in ('min_scale', 'aug')}, **self._drawn})
+@patch
+def before_batch(self:ProgressiveRegularize):
+    "This step's dropout and drop-path (set during the forward pass) and mix alpha (set until the model has run)"
+    if not self.active: return
+    pct = self.progress(self.epoch, self.iter, self.n_iter)
+    self._vals = self.values_at(pct)
+    for key,set_,_ in self._mix: set_(self._vals[key])
+    self.log.append({'pct': pct, **{k: v for k,v in self._vals.items() if k not in ('min_scale', 'aug')}, **self._drawn})
 
-    def after_train(self):
-        if self.active: self._trained += 1
-        self._vals = None
-    def after_cancel_fit(self): self._cancelled = True
+@patch
+def after_train(self:ProgressiveRegularize):
+    "Count the epoch; no value is set outside a training step"
+    super(ProgressiveRegularize, self).after_train(); self._vals = None
 
-    def after_fit(self):
-        "Put every value back and count the epochs towards a ramp spanning several fits"
-        self._end()
-        if self.active: self.ramp.end_fit(self._trained, completed=not self._cancelled)
-        self.active = False
-
+@patch
+def after_fit(self:ProgressiveRegularize):
+    "Put every value back and count the epochs towards a ramp spanning several fits"
+    self._end(); super(ProgressiveRegularize, self).after_fit()

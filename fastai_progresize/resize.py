@@ -5,6 +5,7 @@
 # %% ../nbs/12_resize.ipynb #903950b4
 from __future__ import annotations
 import math
+import warnings
 from contextlib import nullcontext
 
 import pandas as pd
@@ -13,15 +14,11 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.foundation import L
-from fastai.callback.core import Callback
-from fastai.callback.schedule import LRFinder
 from fastai.torch_core import TensorMask, retain_type
-
 from fastai.vision.augment import AffineCoordTfm, RandomResizedCropGPU
-import warnings
-from .validate import as_hw, check_int, check_num, check_choice, check_bool, check_frac, check_ramp
+from .validate import as_hw, check_int, check_num, check_choice, check_bool
 from .stages import start_hw_of, check_start_hw
-from .ramp import ramp_hw, RampProgress, PutBackOnDetach
+from .ramp import ramp_hw, RampedCallback
 from .loaders import train_pipeline
 
 # %% auto #0
@@ -55,14 +52,15 @@ def _interp_mask(y, hw):
 _MODES = ('nearest', 'nearest-exact', 'bilinear', 'bicubic', 'area')
 
 # %% ../nbs/12_resize.ipynb #32ff7b20
-class ProgressiveResize(PutBackOnDetach):
+class ProgressiveResize(RampedCallback):
     "Grow the training batches from `start` to `final` size within one fit (or one ramp over several fits)"
-    order,run_valid = -5,False
+    order = -5
     def __init__(self,
         start:int|tuple|float=0.5, # First size: px, (h, w), or a fraction in (0, 1) of `final`
         final:int|tuple|None=None, # Last size: px or (h, w); None: the training DataLoader's own size
         ramp_start:float=0.2, # Fraction of training at which the size starts growing
         ramp_end:float=0.8, # Fraction of training at which it reaches `final` (held to the end)
+        curve:str|callable='linear', # Shape of the growth of the side lengths: 'linear', 'cosine', or a function (`as_curve`)
         step:str='batch', # How often the size may change: 'batch', or 'epoch' (the first epoch at `start`, the last at `final`)
         multiple:int=8, # Sizes between `start` and `final` are rounded to a multiple of this
         max_shapes:int|None=None, # At most this many distinct sizes during the ramp (None: every multiple)
@@ -76,14 +74,13 @@ class ProgressiveResize(PutBackOnDetach):
         if final is not None:
             final = as_hw(final, name='final')
             check_start_hw(start, start_hw_of(start, final), final, final='final')
-        check_ramp(ramp_start, ramp_end)
         check_int(multiple, 'multiple')
         if max_shapes is not None: check_int(max_shapes, 'max_shapes', lo=2)
         check_choice(mode, 'mode', _MODES)
         for n,v in (('resize_targets',resize_targets),('dry_run',dry_run)): check_bool(v, n)
-        store_attr(but='n_epoch,step')
-        self.ramp = RampProgress(n_epoch, step)
-        self.active,self.size,self._orig,self.log,self.final_hw = False,None,{},[],None
+        super().__init__(ramp_start, ramp_end, step, n_epoch, curve)
+        store_attr('start,final,multiple,max_shapes,mode,resize_targets,dry_run')
+        self.size,self._orig,self.log,self.final_hw = None,{},[],None
 
     def _put_back(self): self._restore()
 
@@ -93,96 +90,117 @@ class ProgressiveResize(PutBackOnDetach):
     def _set_tfms(self, hw):
         for t in self._orig: t.size = hw
 
-    def size_at(self, pct:float)->tuple: # Progress of the ramp, in [0, 1]
-        "The (h, w) planned at progress `pct` (needs `final`, known once a fit has started when it was None)"
-        if self.final_hw is None: raise ValueError("`final` is not known yet: pass it, or ask after the first training batch")
-        return ramp_hw(pct, self.start_hw, self.final_hw, self.ramp_start, self.ramp_end, self.multiple, self.max_shapes)
+# %% ../nbs/12_resize.ipynb #31af8e6b
+@patch
+def size_at(self:ProgressiveResize,
+    pct:float, # Progress of the ramp, in [0, 1]
+)->tuple: # The (h, w) planned at `pct`
+    "The (h, w) planned at progress `pct` (needs `final`, known once a fit has started when it was None)"
+    if self.final_hw is None: raise ValueError("`final` is not known yet: pass it, or ask after the first training batch")
+    return ramp_hw(pct, self.start_hw, self.final_hw, self.ramp_start, self.ramp_end, self.multiple, self.max_shapes, curve=self.curve)
 
-    @property
-    def shapes(self)->list:
-        "Distinct (h, w) sizes the training batches had, in order of first use"
-        return list(dict.fromkeys((h, w) for _,_,h,w in self.log))
+@patch
+def _plan(self:ProgressiveResize):
+    "Work out `start_hw` from `start` and `final_hw` (as `Stage.start_hw` does), and check the pair"
+    self.start_hw = check_start_hw(self.start, start_hw_of(self.start, self.final_hw), self.final_hw, final='final')
 
-    @property
-    def sizes_df(self)->pd.DataFrame:
-        "One row per training batch: progress of the ramp, fractional epoch, height, width"
-        return pd.DataFrame(self.log, columns=['pct', 'epoch', 'h', 'w'])
+@patch(as_prop=True)
+def shapes(self:ProgressiveResize)->list:
+    "Distinct (h, w) sizes the training batches had, in order of first use"
+    return list(dict.fromkeys((h, w) for _,_,h,w in self.log))
 
-    def _plan(self):
-        "Work out `start_hw` from `start` and `final_hw` (as `Stage.start_hw` does), and check the pair"
-        self.start_hw = check_start_hw(self.start, start_hw_of(self.start, self.final_hw), self.final_hw, final='final')
+@patch(as_prop=True)
+def sizes_df(self:ProgressiveResize)->pd.DataFrame:
+    "One row per training batch: progress of the ramp, fractional epoch, height, width"
+    return pd.DataFrame(self.log, columns=['pct', 'epoch', 'h', 'w'])
 
-    def _next(self, it, n_iter=1):
-        "Set the resizing transforms to the size planned for batch `it` of this epoch, before it is drawn"
-        if self.final_hw is not None and self._orig: self._set_tfms(self.size_at(self.ramp.at(self.epoch, it, n_iter)))
+# %% ../nbs/12_resize.ipynb #cfad5783
+@patch
+def _next(self:ProgressiveResize, it, n_iter=1):
+    "Set the resizing transforms to the size planned for batch `it` of this epoch, before it is drawn"
+    if self.final_hw is not None and self._orig: self._set_tfms(self.size_at(self.progress(self.epoch, it, n_iter)))
 
-    def before_fit(self):
-        "Find the resizing transforms and the final size; stay out of `lr_find`"
-        self._restore()
-        self.active = not any(isinstance(c, LRFinder) for c in self.learn.cbs)
-        if not self.active: return
-        self.ramp.begin_fit(self.learn.n_epoch)
-        if self.ramp.step == 'epoch' and self.ramp.total <= 1:
-            warnings.warn("ProgressiveResize(step='epoch') in a ramp of 1 epoch: the size cannot grow between epochs, so the "
-                          "epoch trains at the final size; use step='batch' to grow it within the epoch")
-        if self.ramp.done == 0: self.log = []
-        tfms = resizing_tfms(self.dls.train)
-        self._orig = {t: t.size for t in tfms}
-        self.final_hw = self.final or (as_hw(tuple(tfms[-1].size) if isinstance(tfms[-1].size, tuple) else tfms[-1].size) if tfms else None)
-        if self.final_hw is not None: self._plan()
-        self._reserved,self._trained,self._cancelled = False,0,False
+@patch
+def before_fit(self:ProgressiveResize):
+    "Start the ramp (the base stays out of `lr_find`); find the resizing transforms and the final size"
+    self._restore()
+    super(ProgressiveResize, self).before_fit()
+    if not self.active: return
+    if self.ramp.step == 'epoch' and self.ramp.total <= 1:
+        warnings.warn("ProgressiveResize(step='epoch') in a ramp of 1 epoch: the size cannot grow between epochs, so the "
+                      "epoch trains at the final size; use step='batch' to grow it within the epoch")
+    if self.ramp.done == 0: self.log = []
+    tfms = resizing_tfms(self.dls.train)
+    self._orig = {t: t.size for t in tfms}
+    self.final_hw = self.final or (as_hw(tuple(tfms[-1].size) if isinstance(tfms[-1].size, tuple) else tfms[-1].size) if tfms else None)
+    if self.final_hw is not None: self._plan()
+    self._reserved = False
 
-    def before_train(self):
-        "Size the first batch of the epoch"
-        if self.active: self._next(0)
+@patch
+def before_train(self:ProgressiveResize):
+    "Size the first batch of the epoch"
+    if self.active: self._next(0)
 
-    def before_batch(self):
-        "Put the shared transforms back (the batch is drawn) and bring the batch to the planned size"
-        if not self.active: return
-        self._restore()
-        x = self.xb[0]
-        if self.final_hw is None: self.final_hw = tuple(x.shape[-2:]); self._plan()
-        pct = self.ramp.at(self.epoch, self.iter, self.n_iter)
-        hw = self.size_at(pct)
-        if self.dry_run and not self._reserved and x.is_cuda: self._reserve(x)
-        self._reserved = True
-        if tuple(x.shape[-2:]) != hw:
-            hw0 = x.shape[-2:]
-            self.learn.xb = tuple(_interp(o, hw, self.mode) if torch.is_tensor(o) and o.dim() == 4 and o.shape[-2:] == hw0 else o for o in self.xb)
-        if self.resize_targets:
-            self.learn.yb = tuple(_interp_mask(o, hw) if isinstance(o, TensorMask) and tuple(o.shape[-2:]) != hw else o for o in self.yb)
-        self.size = hw
-        self.log.append((pct, self.ramp.epochs(self.epoch, self.iter, self.n_iter), *hw))
+# %% ../nbs/12_resize.ipynb #b91959c2
+@patch
+def before_batch(self:ProgressiveResize):
+    "Put the shared transforms back (the batch is drawn) and bring the batch to the planned size"
+    if not self.active: return
+    self._restore()
+    x = self.xb[0]
+    if self.final_hw is None: self.final_hw = tuple(x.shape[-2:]); self._plan()
+    pct = self.progress(self.epoch, self.iter, self.n_iter)
+    hw = self.size_at(pct)
+    if self.dry_run and not self._reserved and x.is_cuda: self._reserve(x)
+    self._reserved = True
+    if tuple(x.shape[-2:]) != hw:
+        hw0 = x.shape[-2:]
+        self.learn.xb = tuple(_interp(o, hw, self.mode) if torch.is_tensor(o) and o.dim() == 4 and o.shape[-2:] == hw0 else o for o in self.xb)
+    if self.resize_targets:
+        self.learn.yb = tuple(_interp_mask(o, hw) if isinstance(o, TensorMask) and tuple(o.shape[-2:]) != hw else o for o in self.yb)
+    self.size = hw
+    self.log.append((pct, self.ramp.epochs(self.epoch, self.iter, self.n_iter), *hw))
 
-    def after_batch(self):
-        "Size the next training batch before the `DataLoader` draws it"
-        if self.active and self.iter + 1 < self.n_iter: self._next(self.iter + 1, self.n_iter)
+# %% ../nbs/12_resize.ipynb #f832cba4
+@patch
+def after_batch(self:ProgressiveResize):
+    "Size the next training batch before the `DataLoader` draws it"
+    if self.active and self.iter + 1 < self.n_iter: self._next(self.iter + 1, self.n_iter)
 
-    def after_train(self):
-        self._restore()
-        if self.active: self._trained += 1
-    def after_cancel_train(self): self._restore()
-    def before_validate(self): self._restore()
-    def after_cancel_fit(self): self._cancelled = True
+@patch
+def after_train(self:ProgressiveResize):
+    "Put the transforms back and count the epoch"
+    self._restore(); super(ProgressiveResize, self).after_train()
 
-    def after_fit(self):
-        "Put the transforms back and count the epochs towards a ramp spanning several fits"
-        self._restore()
-        if self.active: self.ramp.end_fit(self._trained, completed=not self._cancelled)
-        self.active = False
+@patch
+def after_cancel_train(self:ProgressiveResize):
+    "Put the transforms back after a cancelled epoch"
+    self._restore()
 
-    def _reserve(self, x):
-        "One forward and backward pass at `final_hw`, so the allocator holds what full-size steps need; buffers and grads are put back"
-        m = self.learn.model
-        bufs = [b.detach().clone() for b in m.buffers()]
-        grads = [None if p.grad is None else p.grad.detach().clone() for p in m.parameters()]
-        mp = getattr(self.learn, 'mixed_precision', None)
-        with (getattr(mp, 'autocast', None) or nullcontext()): out = m(x.new_zeros(*x.shape[:-2], *self.final_hw))
-        out = out[0] if isinstance(out, (tuple, list)) else out
-        out.float().sum().backward()
-        with torch.no_grad():
-            for b,v in zip(m.buffers(), bufs): b.copy_(v)
-        for p,g in zip(m.parameters(), grads): p.grad = g
+@patch
+def before_validate(self:ProgressiveResize):
+    "Validate with the transforms' own size"
+    self._restore()
+
+@patch
+def after_fit(self:ProgressiveResize):
+    "Put the transforms back and count the epochs towards a ramp spanning several fits"
+    self._restore(); super(ProgressiveResize, self).after_fit()
+
+# %% ../nbs/12_resize.ipynb #09a65df6
+@patch
+def _reserve(self:ProgressiveResize, x):
+    "One forward and backward pass at `final_hw`, so the allocator holds what full-size steps need; buffers and grads are put back"
+    m = self.learn.model
+    bufs = [b.detach().clone() for b in m.buffers()]
+    grads = [None if p.grad is None else p.grad.detach().clone() for p in m.parameters()]
+    mp = getattr(self.learn, 'mixed_precision', None)
+    with (getattr(mp, 'autocast', None) or nullcontext()): out = m(x.new_zeros(*x.shape[:-2], *self.final_hw))
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    out.float().sum().backward()
+    with torch.no_grad():
+        for b,v in zip(m.buffers(), bufs): b.copy_(v)
+    for p,g in zip(m.parameters(), grads): p.grad = g
 
 # %% ../nbs/12_resize.ipynb #dc3e8e48
 @patch

@@ -254,8 +254,10 @@ for m in pkgutil.iter_modules(fastai_progresize.__path__):
 replaced = sorted(f"{n}.{k}" for n,c in classes.items() for k,v in vars(c).items() if k in before[n] and before[n][k] is not v)
 from fastai.learner import Learner
 fp = getattr(Learner, 'fit_progressive', None)
-fit_params = None if fp is None else [n for n,p in inspect.signature(fp).parameters.items()
+# the parameters its `def` names (fastai's, passed on through `**kwargs`, are shown by `@delegates` but not counted)
+fit_params = None if fp is None else [n for n,p in inspect.signature(fp, follow_wrapped=False).parameters.items()
                                       if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+if fp is not None: fit_params = [n for n in fit_params if n in fp.__code__.co_varnames[:fp.__code__.co_argcount + fp.__code__.co_kwonlyargcount]]
 from fastai.callback.core import Callback
 pkg_cbs = {k: c for m in list(sys.modules.values()) if (getattr(m, '__name__', '') or '').startswith('fastai_progresize.')
            for k,c in vars(m).items() if inspect.isclass(c) and issubclass(c, Callback) and c.__module__.startswith('fastai_progresize.')}

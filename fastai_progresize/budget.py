@@ -144,6 +144,7 @@ def _show_plan(self:TimeBudget, n_iter):
 
 @patch
 def before_batch(self:TimeBudget):
+    "Give the step the progress it trains at (fastai's one-cycle scheduler reads `pct_train`)"
     if self.active: self.learn.pct_train = self._cur = self.pct  # `_cur`: the progress this step trains at
 
 # %% ../nbs/14_budget.ipynb #8e2bc92e
@@ -172,6 +173,7 @@ def after_batch(self:TimeBudget):
 # %% ../nbs/14_budget.ipynb #27beb2b4
 @patch
 def after_train(self:TimeBudget):
+    "Start timing the validation"
     if self.active: self._t_valid = self.clock()
 
 @patch

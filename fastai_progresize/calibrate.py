@@ -17,7 +17,7 @@ from fastai.callback.core import TrainEvalCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, Recorder
 from .validate import as_hw, check_int, check_num, check_choice
-from .checkpoint import learner_kept
+from .keep import learner_kept
 from .test_size import SizeSweep, AtSize, items_dl, split_items, evaluate_at, check_sizes, check_by, bn_layers, sweep_rows
 
 # %% auto #0

@@ -20,7 +20,7 @@ from fastai.learner import Learner
 from fastai.vision.augment import Resize, RandomResizedCrop, RandomResizedCropGPU
 from .validate import as_hw, check_int
 from .loaders import check_get_dls, check_stage_dls, dls_facts, get_dls_of
-from .checkpoint import learner_kept
+from .keep import learner_kept
 from .data import DraftDecode, decode_size
 
 # %% auto #0

@@ -23,8 +23,7 @@ __all__ = ['ARCHS', 'MAX_TEST_SCALE', 'progresize_train']
 @cache
 def _lib()->SimpleNamespace:
     "The heavy modules of a run (fastai, torch, matplotlib, the package's training code), imported on first use"
-    import matplotlib.pyplot as plt
-    import torch
+    import matplotlib.pyplot as plt, torch
     from fastai.data import external  # `external.untar_data`, looked up when called (tests stand in a fake one)
     from fastai.learner import Learner
     from fastai.metrics import accuracy
@@ -37,16 +36,13 @@ def _lib()->SimpleNamespace:
     from fastai_progresize.cost import measure_cost
     from fastai_progresize.calibrate import CALIBRATE_METHODS  # and Learner.choose_test_size
     import fastai_progresize.fit  # Learner.fit_progressive
-    return SimpleNamespace(plt=plt, torch=torch, external=external, Learner=Learner, accuracy=accuracy, set_seed=set_seed,
-                           tvm=tvm, xresnet=xresnet, stages_from_lists=stages_from_lists, atomic_write=atomic_write,
-                           make_shapes=make_shapes, SHAPES=SHAPES, folder_get_dls=folder_get_dls, measure_cost=measure_cost,
-                           CALIBRATE_METHODS=CALIBRATE_METHODS, fit=fastai_progresize.fit)
+    return SimpleNamespace(plt=plt, torch=torch, external=external, Learner=Learner, accuracy=accuracy, set_seed=set_seed, tvm=tvm, xresnet=xresnet, stages_from_lists=stages_from_lists,
+        atomic_write=atomic_write, make_shapes=make_shapes, SHAPES=SHAPES, folder_get_dls=folder_get_dls, measure_cost=measure_cost, CALIBRATE_METHODS=CALIBRATE_METHODS, fit=fastai_progresize.fit)
 
 # %% ../nbs/22_cli.ipynb #776d0cd5
 _archs = dict(resnet18=('tvm', 'num_classes'), resnet34=('tvm', 'num_classes'), xresnet18=('xresnet', 'n_out'),
               xresnet34=('xresnet', 'n_out'), xresnet50=('xresnet', 'n_out'))  # the module of each model, and its keyword for the outputs
 ARCHS = tuple(_archs)
-
 def _make_model(arch:str, n_out:int):
     "A randomly initialised `arch` (one of `ARCHS`) with `n_out` outputs"
     mod, n_out_kw = _archs[check_choice(arch, 'arch', ARCHS)]
@@ -58,17 +54,14 @@ _ALIASES = dict(size='sizes', method='later', seconds='minutes')  # the package'
 _words = [("another `checkpoint` folder", "another --out folder"), ("resume=False", "without --resume"),
           ("resume=True", "--resume"), ("this run's `get_dls`", "this run's data"),
           ("`learn.progressive_history`", "the history")]  # Python's words, in a command's terms
-
 def _flags_of(f, pos=_POS)->dict:
     "Each parameter of `f` named as `call_parse` names it on the command line (PATH if positional, else --its-name), and each of `_ALIASES`"
     flags = {n: n.upper() if n in pos else '--' + n.replace('_', '-') for n in inspect.signature(f).parameters}
     return flags | {a: flags[n] for a, n in _ALIASES.items() if n in flags}
-
 def _as_flags(msg:str, flags:dict)->str:
     "`msg` with the argument names in backticks written as the command's `flags`"
     for a, b in _words: msg = msg.replace(a, b)
     return re.sub(r'`(\w+)`', lambda m: flags.get(m[1], m[0]), msg)
-
 def _message(e:BaseException)->str:
     "The message of `e`; of an error raised in a DataLoader worker process, the original error's last line (torch puts the worker's whole traceback first)"
     msg = str(e)
@@ -76,11 +69,9 @@ def _message(e:BaseException)->str:
         last = [l for l in msg.strip().splitlines() if l.strip()][-1]
         msg = last.split(': ', 1)[1] if last.startswith(type(e).__name__ + ':') else last
     return msg
-
 def _one_line(e:BaseException)->str:
     "The message of `e` and the notes added to it, on one line, in terms of the flags of `progresize_train`"
     return _as_flags('; '.join(' '.join(s.split()) for s in [_message(e), *getattr(e, '__notes__', [])]), _flags_of(progresize_train))
-
 @contextmanager
 def _cli_errors(prog:str='progresize-train'):
     "Re-raise `ValueError`s and `OSError`s as a one-line `CliError` starting with `prog`, in terms of the flags"
@@ -89,7 +80,6 @@ def _cli_errors(prog:str='progresize-train'):
 
 # %% ../nbs/22_cli.ipynb #5ee8a1a6
 _OUTPUTS = ('learner.pkl', 'history.csv', 'stages.csv', 'history.png')
-
 def _check_out(out:str|Path, names=_OUTPUTS)->Path:
     "`out` as an absolute path, or a `ValueError` if it is a file, cannot be created, or one of `names` in it is taken by a folder"
     out = Path(out).expanduser().resolve()
@@ -101,32 +91,26 @@ def _check_out(out:str|Path, names=_OUTPUTS)->Path:
         if (out/n).is_dir(): raise ValueError(f"--out {out} holds a folder {n}, where the run writes its file {n}: "
                                                "move it, or give another --out")
     return out
-
 def _check_apart(out:Path, data:str|Path):
     "A `ValueError` if `out` is the image folder `data` or inside it: the next run would list the run's files as images"
     data = Path(data).expanduser().resolve()
     if out == data or data in out.parents:
         raise ValueError(f"--out {out} is inside PATH {data}: the next run would list its files (history.png) as images "
                          f"of a class; give an --out outside PATH")
-
 def _make_out(out:Path)->list:
     "Create `out` and write a probe file in it, or a `ValueError` saying why not; the folders made, deepest first"
     made = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out/f'.progresize-probe-{os.getpid()}'
-        probe.write_bytes(b''); probe.unlink()
+        probe = out/f'.progresize-probe-{os.getpid()}'; probe.write_bytes(b''); probe.unlink()
     except OSError as e:
-        _remove_empty(made)
-        raise ValueError(f"--out {out} cannot be made or written: {e.strerror or e}") from e
+        _remove_empty(made); raise ValueError(f"--out {out} cannot be made or written: {e.strerror or e}") from e
     return made
-
 def _remove_empty(made:list):
     "Remove the folders `made` (deepest first) as long as they are empty"
     for p in made:
         try: p.rmdir()
         except OSError: return
-
 @contextmanager
 def _locked(out:Path):
     "Hold the lock `out/.lock` while the block runs, or a `ValueError` if another run holds it; the OS lets go of it when the process ends, killed or not"
@@ -134,13 +118,9 @@ def _locked(out:Path):
     f = open(out/'.lock', 'a+')
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.close()
-        raise ValueError(f"--out {out} is in use by another run (it holds {out/'.lock'}): wait for that run to end, "
-                         "or give another --out") from None
+        f.close(); raise ValueError(f"--out {out} is in use by another run (it holds {out/'.lock'}): wait for that run to end, or give another --out") from None
     try: yield
-    finally:
-        (out/'.lock').unlink(missing_ok=True)
-        f.close()
+    finally: (out/'.lock').unlink(missing_ok=True); f.close()
 
 # %% ../nbs/22_cli.ipynb #3e533f58
 def _get_data(a:AttrDict, log)->Path:
@@ -158,12 +138,9 @@ def _get_data(a:AttrDict, log)->Path:
                          f"folder (`path`), or try the command on generated images with --demo") from e
     _check_apart(a.out, path)
     return path
-
 class _Terminated(KeyboardInterrupt):
     "SIGTERM, raised where the run is, as Ctrl-C raises `KeyboardInterrupt`"
-
 def _status(e:KeyboardInterrupt)->int: return 143 if isinstance(e, _Terminated) else 130
-
 def _interrupt_in(e:BaseException)->KeyboardInterrupt|None:
     "The Ctrl-C or SIGTERM behind `e`, if any: a signal sent to the whole process group (Ctrl-C, `timeout`, a job scheduler) also kills the DataLoader's worker processes, and torch's error about them can come first"
     seen = set()
@@ -173,7 +150,6 @@ def _interrupt_in(e:BaseException)->KeyboardInterrupt|None:
         if m and m[1] in ('Terminated', 'Interrupt'): return _Terminated() if m[1] == 'Terminated' else KeyboardInterrupt()
         seen.add(id(e)); e = e.__cause__ or e.__context__
     return None
-
 @contextmanager
 def _sigterm_interrupts():
     "Turn SIGTERM into `_Terminated` while the block runs (in the main thread)"
@@ -183,7 +159,6 @@ def _sigterm_interrupts():
     try: yield
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
-
 def _imports()->SimpleNamespace:
     "`_lib()`, imported after the arguments are parsed; a Ctrl-C or SIGTERM meanwhile ends in the one stop line"
     try:
@@ -198,12 +173,10 @@ def _plot(hist, tmp):
     fig = hist.plot()
     try: fig.savefig(tmp, format='png', dpi=100)  # `tmp` has no .png suffix to tell the format
     finally: _lib().plt.close(fig)
-
 def _export(learn, tmp):
     dls = learn.dls
     try: learn.export(tmp)
     finally: learn.dls = dls  # `Learner.export` leaves empty DataLoaders behind when it is stopped
-
 def _save_results(learn, hist, out, final=True, saved=None, keep_going=False):
     "Write the stage table, the history, (when `final`) the learner and the plot to `out`, each atomically; the names written"
     saved = [] if saved is None else saved
@@ -220,7 +193,6 @@ def _save_results(learn, hist, out, final=True, saved=None, keep_going=False):
             if not keep_going: raise
             saved.append(f"not {name} ({_one_line(e) or type(e).__name__})")
     return saved
-
 def _how_on(done:bool, again:str, out:Path)->str:
     "How to go on after a stop: resume only where a checkpoint exists to resume from"
     if done: return "every stage had finished"
@@ -228,7 +200,6 @@ def _how_on(done:bool, again:str, out:Path)->str:
     ck = out/'checkpoint'
     if ck.is_dir() and any(ck.iterdir()): return f"resume with: {again} --resume"
     return "no checkpoint yet (the first stage had not finished): run the same command again to start over"
-
 def _stopped(e, learn, out, n_stages, again):
     "After `e` stopped the run: save what it trained (the learner too once every stage finished); one line to say what was kept and how to go on"
     hist = getattr(learn, 'progressive_history', None) if learn is not None else None
@@ -243,7 +214,6 @@ def _stopped(e, learn, out, n_stages, again):
 
 # %% ../nbs/22_cli.ipynb #9c8fcd1b
 def _one(v): return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v
-
 def _command(kw:dict, defaults:dict)->str:
     "The command line that repeats a call with the arguments `kw` (without --resume)"
     parts = ['progresize-train'] + ([str(kw['path'])] if kw.get('path') is not None else [])
@@ -252,7 +222,6 @@ def _command(kw:dict, defaults:dict)->str:
         flag = '--' + k.replace('_', '-')
         parts += [flag] if v is True else [flag, *map(str, v if isinstance(v, (list, tuple)) else [v])]
     return ' '.join(map(shlex.quote, parts))
-
 def _set_test_size(learn, size, calibrate):
     "After the run: choose the size to predict at (auto) or set it, and say so"
     if size is None: return
@@ -266,9 +235,7 @@ def _set_test_size(learn, size, calibrate):
         learn.set_test_size(size)
         learn.progressive_history.test_size = dict(train_size=list(learn.progressive_history.stages[-1].hw), best_size=[size, size], chosen_on='given')
         learn.logger(f"Test size: {size}x{size} px, as given")
-
 MAX_TEST_SCALE = 4  # --test-size may be at most this multiple of the last stage's size
-
 def _test_size(v, final:int):
     "--test-size as `fit_progressive` takes it: None, 'auto' or a size in pixels of at most `MAX_TEST_SCALE` x `final`"
     if v is None or v == 'auto': return v
@@ -280,7 +247,6 @@ def _test_size(v, final:int):
                          f"{v/final:.3g}x larger than any the model trained on, at {(v/final)**2:.3g}x the memory; give at most "
                          f"{MAX_TEST_SCALE * final}, or auto")
     return v
-
 def _measure(learn, stages, get_dls):
     "--cost: what each stage will cost here, in a message without the parameters of `measure_cost`"
     try: return _lib().measure_cost(learn, get_dls, stages).report(stages)
@@ -288,14 +254,12 @@ def _measure(learn, stages, get_dls):
         if '`n_batches`' not in str(e): raise
         raise ValueError(f"--cost times a few batches of each stage, but {str(e).split(' batches, ')[0]} batches: "
                          "lower --bs, or leave out --cost") from e
-
 def _fit_kw(stages, seconds, log):
     "`fit_progressive`'s `seconds` for --minutes, after saying how the budget will be spent"
     if seconds is None: return {}
     log(f"Time budget: {seconds:g} s of training over {len(stages)} stage{'s' * (len(stages) > 1)}, each stage clock-driven "
         "with its share of the budget (stages.csv has the budget_s of each beside its train_time)")
     return dict(seconds=seconds)
-
 def _budget_report(hist, seconds):
     "Planned against actual seconds, per stage and in all"
     df = hist.stage_df
@@ -306,14 +270,11 @@ def _budget_report(hist, seconds):
 def _default_threads()->int:
     "Half the CPU cores, 1 to 4: torch's default (one thread per core) spins on a busy machine"
     return max(1, min(4, (os.cpu_count() or 2) // 2))
-
 def _checked(a:dict)->AttrDict:
     "The arguments of `progresize_train`, checked before any image is read, with the defaults that depend on --demo filled in"
     a, lib = AttrDict(a), _lib()
-    a.sizes = ifnone(a.sizes, (32, 64) if a.demo else (64, 128))
-    a.bs, a.arch = ifnone(a.bs, 16 if a.demo else 64), ifnone(a.arch, 'xresnet18' if a.demo else 'xresnet50')
-    if a.test_calibrate is not None and a.test_calibrate not in lib.CALIBRATE_METHODS:
-        raise ValueError(f"`test_calibrate` must be bn or fixres, got {a.test_calibrate!r}")
+    a.sizes, a.bs, a.arch = ifnone(a.sizes, (32, 64) if a.demo else (64, 128)), ifnone(a.bs, 16 if a.demo else 64), ifnone(a.arch, 'xresnet18' if a.demo else 'xresnet50')
+    if a.test_calibrate is not None and a.test_calibrate not in lib.CALIBRATE_METHODS: raise ValueError(f"`test_calibrate` must be bn or fixres, got {a.test_calibrate!r}")
     if a.test_calibrate is not None and a.test_size != 'auto': raise ValueError("`test_calibrate` goes with `test_size` auto")
     if a.num_workers is not None: check_int(a.num_workers, 'num_workers', lo=0)
     a.threads = _default_threads() if a.threads is None else check_int(a.threads, 'threads')
@@ -327,22 +288,18 @@ def _checked(a:dict)->AttrDict:
     a.out = _check_out(a.out)
     if a.path is not None and not a.demo: _check_apart(a.out, a.path)
     return a
-
 @contextmanager
 def _torch_threads(n:int):
     "Train with `n` torch threads, then put back the number there was"
     torch = _lib().torch
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
+    old = torch.get_num_threads(); torch.set_num_threads(n)
     try: yield
     finally: torch.set_num_threads(old)
-
 def _terminal(stream=None)->bool:
     "Whether `stream` (stdout) is a terminal, where progress bars redraw in place; a file, a pipe, nohup or CI is not"
     stream = ifnone(stream, sys.stdout)
     try: return stream.isatty()
     except (AttributeError, ValueError): return False
-
 def _row_logger(learn, write=print):
     "A logger for a log file: each epoch's values as one line, named by the recorder's columns; any message as it is"
     def _log(x):
@@ -366,7 +323,6 @@ def _learner(a:AttrDict, log):
     log(f"Model: {a.arch} from scratch; {len(a.stages)} stage{'s' * (len(a.stages) > 1)}: {', '.join(s.label for s in a.stages)}; "
         f"{a.threads} torch thread{'s' * (a.threads > 1)}")
     return learn
-
 def _fit(learn, a:AttrDict, log):
     "Every stage of the run, and the test size after it; progress bars only on a terminal"
     if a.cost: print(_measure(learn, a.stages, learn.get_dls), flush=True)
@@ -378,7 +334,6 @@ def _fit(learn, a:AttrDict, log):
         _set_test_size(learn, a.test_size, a.test_calibrate)
     learn.logger = print  # fastai's default, for whoever uses the learner next
     return hist
-
 def _on_stop(e:BaseException, learn, a:AttrDict, again:str):
     "Re-raise `e`, which stopped the run, after saving what trained: a Ctrl-C or SIGTERM as one line and its exit status"
     stop = _interrupt_in(e)  # Ctrl-C or SIGTERM, also when torch's error about its killed workers came first
@@ -388,7 +343,6 @@ def _on_stop(e:BaseException, learn, a:AttrDict, again:str):
     if len(getattr(getattr(learn, 'progressive_history', None), 'stage_rows', [])):
         add_note(e, f"progresize-train {_stopped(e, learn, a.out, len(a.stages), again)}")
     raise e
-
 def _train(a:AttrDict, again:str, log):
     "Make and lock the output folder, then train and save; what a stop leaves is saved and said in one line"
     made, learn = _make_out(a.out), None

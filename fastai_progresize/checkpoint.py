@@ -9,7 +9,7 @@ import torch
 from fastai.learner import Learner
 from fastai.torch_core import rank_distrib
 from .stages import Stage
-from .keep import atomic_write, rng_states, set_rng_states, learner_kept, check_writable
+from .keep import atomic_write, rng_states, set_rng_states
 
 # %% auto #0
 __all__ = ['checkpoint_file']
@@ -102,6 +102,3 @@ def restore_checkpoint(learn, d, hist):
     learn.model.load_state_dict(d['model'])
     hist.load_state_dict(d['history'])
     set_rng_states(d['rng'])
-
-# %% ../nbs/11_checkpoint.ipynb #afa1cd06
-_moved = learner_kept, check_writable  # moved to `keep`, still imported from here by later modules: drop once none does

@@ -30,7 +30,7 @@ def _lib()->SimpleNamespace:
     from fastai.torch_core import set_seed
     from fastai.vision.models import tvm, xresnet
     from fastai_progresize.stages import stages_from_lists
-    from fastai_progresize.checkpoint import atomic_write
+    from fastai_progresize.keep import atomic_write
     from fastai_progresize.synth import make_shapes, SHAPES
     from fastai_progresize.data import folder_get_dls
     from fastai_progresize.cost import measure_cost

@@ -314,7 +314,7 @@ def _row_logger(learn, write=print):
 def _learner(a:AttrDict, log):
     "The learner of the run: its data, checked, and a model from scratch; its `get_dls` goes with it into learner.pkl"
     lib = _lib()
-    get_dls = lib.folder_get_dls(_get_data(a, log), valid=a.valid, valid_pct=a.valid_pct, seed=a.seed, num_workers=a.num_workers)
+    get_dls = lib.folder_get_dls(Path(_get_data(a, log)).resolve(), valid=a.valid, valid_pct=a.valid_pct, seed=a.seed, num_workers=a.num_workers)
     log(f"Data: {get_dls!r}")
     lib.set_seed(a.seed)
     learn = lib.Learner(get_dls(bs=a.stages[0].bs, size=a.stages[0].size), _make_model(a.arch, len(get_dls.vocab)), metrics=lib.accuracy)

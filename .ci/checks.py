@@ -127,9 +127,14 @@ def nb_key(nb):
     return (int(m[1]), m[2]) if m else None
 def nb_cells(nb): return [''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
 def star_modules(init_src):
-    "The modules the package's __init__ imports: what `from fastai_progresize import *` loads"
-    mods = set(re.findall(r'^from \.(\w+) import', init_src, re.M))
-    for names in re.findall(r'^from \. import (.+)$', init_src, re.M): mods |= {n.split(' as ')[0].strip() for n in names.split('#')[0].split(',')}
+    "The modules the package's __init__ loads for `from fastai_progresize import *`: its `_HOMES` values and `_PATCHING`"
+    tree, mods = ast.parse(init_src), set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) in ('_HOMES', '_PATCHING') for t in node.targets):
+            v = node.value
+            if isinstance(v, ast.Call): mods |= {k.value.value for k in v.keywords}
+            elif isinstance(v, (ast.Tuple, ast.List)): mods |= {e.value for e in v.elts}
+    mods |= set(re.findall(r'^from \.(\w+) import', init_src, re.M))
     return mods
 def nb_imports(src, pkg, star):
     "The package modules a cell's source imports"

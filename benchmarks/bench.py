@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from fastai.vision.all import (Learner, Callback, Adam, OptimWrapper, accuracy, CrossEntropyLossFlat, set_seed,
-                               ProgressCallback, noop)
+                               ProgressCallback, noop, RandomResizedCrop, Flip, Normalize, imagenet_stats)
 from fastai.vision.models import xresnet
 from fastai_progresize.data import folder_get_dls, FolderDLs
 from fastai_progresize.rules import scale_bs
@@ -32,6 +32,11 @@ PRESETS = {
     'cpu': dict(_common, arch='xresnet18', sizes=[48, 96], bs=64, max_bs=64, candidates=[48, 64, 80, 96], n_batches=8,
                 train_per_class=200, jobs=3, first=['fixed', 'in_fit'],
                 budgets=dict(fixed=[1, 2, 3, 4], in_fit=[3, 5], budget_oc=[(4, 0.7), (6, 0.65)], book=[3])),
+    # the peers side by side (fastxtend's callback, Composer's rule) and the in-fit ramp's shape, on the `cpu` preset's data
+    # with a batch Flip (an affine transform a resize can be folded into); 2 processes of one thread on 2 cores, 4 seeds
+    'peers': dict(_common, arch='xresnet18', sizes=[48, 96], bs=64, max_bs=64, candidates=[48, 96], n_batches=8,
+                  train_per_class=200, jobs=2, seeds=4, tfms='batch_flip',
+                  budgets=dict(fixed=[1, 2, 3], in_fit=[3], in_fit_hold=[3], in_fit_fold=[3], fastxtend=[3], composer=[3])),
     # the contrast: all 4000 training images at 20 -> 40 px, where a small epoch costs 0.45 of a final one (made as 'cpu')
     'cpu_small': dict(_common, arch='xresnet18', sizes=[20, 40], bs=64, max_bs=256, multiple=4, candidates=[20, 24, 32, 40, 48], n_batches=8,
                 budgets=dict(fixed=[1, 2, 3, 4], book=[2, 3], budget_ft=[(4, 1.0), (5, 0.9)], budget_oc=[(3, 0.8), (5, 0.7)],
@@ -69,8 +74,14 @@ def make_get_dls(cfg, data):
     cache = ImageCache(g.items, g.labels, g.vocab, max(cfg['candidates'] + cfg['sizes']), device=cfg['device'])
     return CachedFolderDLs(g, cache, device=cfg['device'])
 
+def _tfms(cfg):
+    "Item and batch transforms of `cfg['tfms']`: None, folder_get_dls's defaults; 'batch_flip', the flip as a batch affine transform"
+    if cfg.get('tfms') is None: return {}
+    if cfg['tfms'] != 'batch_flip': raise ValueError(f"unknown tfms {cfg['tfms']!r}")
+    return dict(item_tfms=lambda s: [RandomResizedCrop(s, min_scale=0.35)], batch_tfms=lambda s: [Flip(p=0.5), Normalize.from_stats(*imagenet_stats)])
+
 def _folder(cfg, data):
-    g = folder_get_dls(data, num_workers=cfg['num_workers'])
+    g = folder_get_dls(data, num_workers=cfg['num_workers'], **_tfms(cfg))
     caps = (cfg['train_per_class'], cfg['valid_per_class'])
     if caps == (None, None): return g
     keep, seen = ([], []), {}
@@ -81,7 +92,7 @@ def _folder(cfg, data):
     idx = keep[0] + keep[1]
     splits = (list(range(len(keep[0]))), list(range(len(keep[0]), len(idx))))
     return FolderDLs(g.path, [g.items[i] for i in idx], [g.labels[i] for i in idx], splits,
-                     f'{g.split_desc}, first {caps} per class', num_workers=cfg['num_workers'])
+                     f'{g.split_desc}, first {caps} per class', num_workers=cfg['num_workers'], **_tfms(cfg))
 
 def make_learner(cfg, dls, opt=None):
     "A plain `Learner` on a fresh `cfg['arch']`, quiet, with the named optimizer"
@@ -202,8 +213,13 @@ def new_results(cfg, data, command, get_dls, cms):
                 started=datetime.now(timezone.utc).isoformat(timespec='seconds'), duration_s=0., appended=[],
                 cost_models={k: dict(rows=v.df.to_dict('records'), n_train=v.n_train, n_valid=v.n_valid, clock=v.clock,
                                      bs=v.bs, text=repr(v)) for k,v in cms.items()}, plans=[], skipped=[], runs=[],
-                throughput=throughput(cms[cfg['opt']]), loader=repr(get_dls) if cfg.get('loader') == 'gpu_cache' else 'folder_get_dls',
+                peers=dict(fastxtend=_fastxtend_version()), throughput=throughput(cms[cfg['opt']]), loader=repr(get_dls) if cfg.get('loader') == 'gpu_cache' else 'folder_get_dls',
                 setup_s=None, not_run=[])
+
+def _fastxtend_version():
+    "The installed fastxtend's version (a peer the benchmark runs when it is installed), or None"
+    from peers import fastxtend_version
+    return fastxtend_version()
 
 def stored_models(res):
     "The `CostModel`s of a results dict"

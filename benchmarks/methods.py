@@ -101,3 +101,35 @@ def budget_in_fit(cfg, seconds, cms):
 def budget_fixed(cfg, seconds, cms):
     "`learn.fit_budget(plan)` at the final size throughout: the same clock-driven fit without a ramp"
     return _clock(cfg, seconds, cms, None)
+
+# The peers (see peers.py) and the sweep of the in-fit ramp's shape: each one `fit_one_cycle` of `epochs` at the final
+# size's DataLoaders (`cfg['tfms']='batch_flip'`: a batch `Flip`, an affine transform the resize can be folded into)
+def _one_fit(cfg, epochs, ramp, cbs):
+    "A Plan of one `fit_one_cycle(epochs)` with `cbs()`; its schedule (for the predicted time) an in-fit ramp over `ramp`"
+    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=ramp),
+                fit=lambda learn, get_dls, schedule: learn.fit_one_cycle(epochs, cfg['lr'], cbs=cbs()))
+
+@method('in_fit_hold', 'in one fit, ramp 50-80% (the peers\' timing)')
+def in_fit_hold(cfg, epochs, cms):
+    "As `in_fit`, the start size held for half of training, then grown to the final size by 80% (Composer's defaults' timing)"
+    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0.5, 0.8)))
+
+@method('in_fit_fold', 'in one fit, resize folded into the Flip')
+def in_fit_fold(cfg, epochs, cms):
+    "As `in_fit` (ramp 20-80%), the resize folded into the batch `Flip`'s one resample (`peers.FoldedResize`), as fastxtend does"
+    from peers import FoldedResize
+    return _one_fit(cfg, epochs, (0.2, 0.8), lambda: FoldedResize(start=cfg['sizes'][0], final=cfg['sizes'][-1]))
+
+@method('fastxtend', 'fastxtend 0.1.7 ProgressiveResize, defaults')
+def fastxtend(cfg, epochs, cms):
+    "fastxtend's own callback with its defaults (half size, grown by 4 px between 50% and 75% of training, resize folded into affine transforms)"
+    from peers import import_fastxtend
+    cls = import_fastxtend()
+    if cls is None: raise ValueError("fastxtend is not installed: pip install fastxtend==0.1.7 (see benchmarks/README.md)")
+    return _one_fit(cfg, epochs, (0.5, 0.75), lambda: cls(initial_size=0.5, verbose=False))
+
+@method('composer', "Composer's rule for fastai, defaults")
+def composer(cfg, epochs, cms):
+    "Composer's `ProgressiveResizing` defaults (half scale held to 50%, full by 80%, width a multiple of 4, nearest), written for fastai (`peers.ComposerRule`)"
+    from peers import ComposerRule
+    return _one_fit(cfg, epochs, (0.5, 0.8), lambda: ComposerRule())

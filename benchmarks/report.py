@@ -66,6 +66,68 @@ def _missing(res):
 
 def _pct(x): return f'{100 * x:.1f}'
 
+def seed_deltas(res):
+    "{(method, arg): {seed: accuracy minus that seed's fixed curve at the run's time}} for every run but the fixed ones"
+    key, runs, chance = res['config']['clock'] + '_s', res['runs'], 1 / res.get('n_classes', 10)
+    out = {}
+    for r in runs:
+        if r['method'] == 'fixed': continue
+        out.setdefault((r['method'], r['arg']), {})[r['seed']] = r['accuracy'] - interp(fixed_curve(runs, r['seed'], key, chance), r[key])[0]
+    return out
+
+def delta_table(res):
+    "Markdown: each method's Δ against the fixed curve, per seed, beside the fixed curve's own spread over seeds"
+    deltas, seeds = seed_deltas(res), sorted({r['seed'] for r in res['runs']})
+    lines = ['| method | budget | Δ pp, median | ' + ' | '.join(f'seed {s}' for s in seeds) + ' |', '|---|---|---|' + '---|' * len(seeds)]
+    for (m, a), d in deltas.items():
+        lines.append(f"| {LABELS.get(m, m)} | {a} | {100 * _med(list(d.values())):+.1f} | " +
+                     ' | '.join(f"{100 * d[s]:+.1f}" if s in d else '' for s in seeds) + ' |')
+    fixed = {}
+    for r in res['runs']:
+        if r['method'] == 'fixed': fixed.setdefault(r['arg'], []).append(r['accuracy'])
+    spread = '; '.join(f"{a} epoch{'s' * (a != 1)}: {_pct(min(v))}-{_pct(max(v))}% ({100 * (max(v) - min(v)):.1f} pp)"
+                       for a, v in sorted(fixed.items(), key=lambda kv: float(kv[0])))
+    return '\n'.join(lines) + f"\n\nThe fixed-size runs' own spread over seeds (accuracy, min-max): {spread}."
+
+def pair_table(res):
+    "Markdown: every pair of methods, their per-seed Δ differences (paired by seed), and whether every seed agrees on the sign"
+    deltas = seed_deltas(res)
+    keys = list(deltas)
+    lines = ['| A | B | A - B, pp: median (min-max over seeds) | seeds | separated? |', '|---|---|---|---|---|']
+    for i, ka in enumerate(keys):
+        for kb in keys[i + 1:]:
+            common = sorted(set(deltas[ka]) & set(deltas[kb]))
+            if len(common) < 2: continue
+            d = [deltas[ka][s] - deltas[kb][s] for s in common]
+            name = lambda k: f"{LABELS.get(k[0], k[0])} ({k[1]})"
+            verdict = ('A ahead in every seed' if min(d) > 0 else 'B ahead in every seed' if max(d) < 0 else
+                       'no: the seeds disagree')
+            lines.append(f"| {name(ka)} | {name(kb)} | {100 * _med(d):+.1f} ({100 * min(d):+.1f} to {100 * max(d):+.1f}) | "
+                         f"{len(common)} | {verdict} |")
+    return '\n'.join(lines)
+
+def reach_table(res):
+    "Markdown: per method, the time it needs to reach each fixed-size run's accuracy (its epochs' curve), over that run's time"
+    key, runs = res['config']['clock'] + '_s', res['runs']
+    fixed = {}
+    for r in runs:
+        if r['method'] == 'fixed': fixed.setdefault(r['arg'], {})[r['seed']] = r
+    args = sorted(fixed, key=float)
+    lines = ['| method | ' + ' | '.join(f"fixed {a} epoch{'s' * (float(a) != 1)}" for a in args) + ' |', '|---|' + '---|' * len(args)]
+    for m in dict.fromkeys(r['method'] for r in runs if r['method'] != 'fixed'):
+        cells = []
+        for a in args:
+            ratios = []
+            for seed, f in fixed[a].items():
+                ts = [pt[key] for r in runs if r['method'] == m and r['seed'] == seed for pt in r.get('curve', []) if pt['accuracy'] >= f['accuracy']]
+                ratios.append(min(ts) / f[key] if ts else math.inf)
+            n_ok = sum(x < math.inf for x in ratios)
+            cells.append('not reached (0 of %d seeds)' % len(ratios) if n_ok == 0 else
+                         f"{_med(ratios):.2f} ({n_ok} of {len(ratios)} seeds)" if n_ok * 2 > len(ratios) else
+                         f"not reached in most seeds ({n_ok} of {len(ratios)})")
+        lines.append(f"| {LABELS.get(m, m)} | " + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
 def candidate_table(res):
     "Markdown: predicted seconds per epoch at each candidate size, against the final size's, by time and by pixels"
     cm, c = res['cost_models'][res['config']['opt']], res['config']
@@ -151,7 +213,14 @@ def markdown(res):
         f"over seeds (* outside the fixed curve's range: compared with its end). Predicted / measured: the cost model's "
         f"prediction over the measured median; largest error {100 * max(errs):.0f}%, median {100 * _med(errs):.0f}%.", '',
         '## Time to reach the accuracy of the longest fixed run', '',
-        "| method | time / longest fixed run's time (median over seeds) |", '|---|---|', reached, ''] if has_fixed else []),
+        "| method | time / longest fixed run's time (median over seeds) |", '|---|---|', reached, '',
+        '## Each seed', '', delta_table(res), '',
+        '## Pairs of methods', '', pair_table(res), '',
+        "Paired by seed: each seed's Δ of A minus its Δ of B (the same items, split and initial weights). Separated: every "
+        "seed puts the same method ahead; with 4 seeds that happens by chance for one pair in 8 (a two-sided sign test).", '',
+        '## Time to reach the accuracy of each fixed-size run', '', reach_table(res), '',
+        f"The {c['clock']} time at the end of the first epoch (of the method's run) whose accuracy reaches that seed's fixed run's, "
+        "over the fixed run's time; median over the seeds that reach it.", ''] if has_fixed else []),
         *(['## Clock-driven fits (`fit_budget`) at each budget', '', budget_table(brows), '',
            "Wall / budget: the training call's wall seconds (the learner's setup for the fit, every epoch's validation "
            "included) over the budget given to `fit_budget`; medians and min-max over seeds.", ''] if brows else [])])

@@ -47,7 +47,7 @@ def self_test():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--preset', default='cpu', help='cpu, quick or gpu')
+    p.add_argument('--preset', default='cpu', help='cpu, peers, cpu_small, quick, budget or gpu')
     p.add_argument('--data', default=str(HERE.parent.parent/'shared'/'data'/'imagenette-160'),
                    help='ImageNet-style folder (train/<class>/*, val/<class>/*); default ../shared/data/imagenette-160')
     p.add_argument('--out', default=str(HERE/'results'), help='folder for bench_<preset>.json, .md and .png')

@@ -18,7 +18,7 @@ from fastai.torch_core import num_distrib
 from .validate import as_hw, check_int, check_num, check_ramp
 from .ramp import ramp_hw, PutBackOnDetach, RampedCallback
 from .resize import ProgressiveResize
-from .cost import CostModel, measure_cost
+from .cost import CostModel, measure_cost, start_candidates
 from .stages import start_hw_of, check_start_hw
 from .loaders import get_dls_of
 
@@ -50,7 +50,7 @@ class TimeBudget(PutBackOnDetach):
     order,run_valid = -6,False  # before every `RampedCallback` (`ProgressiveResize` is -5): the progress they read is set first
     def __init__(self,
         seconds:float, # Budget of the fit (or of all the fits it is attached to), validation included, on `clock`
-        reserve:float|None=None, # Seconds kept for the last validation; None: the last one measured (before: `len(dls.valid)` steps)
+        reserve:float|None=None, # Seconds kept for the last validation; None: the last validation measured (before the first: one validation batch, timed at the start)
         spent:float=0., # Seconds already spent (a resumed run): progress starts there
         margin:float=0.1, # The measured validation time is kept with this much more, in case it varies
         window:int=8, # The time of the next step is the median of this many last steps
@@ -64,6 +64,7 @@ class TimeBudget(PutBackOnDetach):
         store_attr('reserve,margin,clock'); self.window = check_int(window, 'window')
         self.spent0,self.pct,self.stopped_at,self.log,self.active,self.fits = float(spent),0.,None,[],False,0
         self._stopper,self._t0,self._driven,self._steps,self._valid_s,self._warned = _BudgetStop(self),None,[],[],None,False
+        self._probe_s = None
 
     @property
     def spent(self)->float:
@@ -84,7 +85,21 @@ class TimeBudget(PutBackOnDetach):
 def _reserve_s(self:TimeBudget):
     if self.reserve is not None: return self.reserve
     if self._valid_s is not None: return self._valid_s * (1 + self.margin)
-    return len(self.dls.valid) * self._step_s()
+    if self._probe_s: return len(self.dls.valid) * self._probe_s * (1 + self.margin)  # one validation batch, timed at the start
+    return len(self.dls.valid) * self._step_s()  # nothing timed (a clock that did not move): a step per validation batch
+
+def _time_valid_batch(learn, clock)->float:
+    "Seconds `clock` takes to load one validation batch and predict it, the model in eval mode (0 without a batch)"
+    dl = learn.dls.valid
+    if not len(dl): return 0.
+    t, was = clock(), learn.model.training
+    try: b = dl.one_batch()  # in this process, as fastai's `one_batch` does
+    except AttributeError: b = next(iter(dl))  # a wrapper that `one_batch` cannot see through (fastai's `DistributedDL`)
+    learn.model.eval()
+    try:
+        with torch.no_grad(): learn.model(*b[:getattr(learn.dls, 'n_inp', 1)])
+    finally: learn.model.train(was)
+    return clock() - t
 
 @patch
 def _step_s(self:TimeBudget): return float(np.median(self._steps[-self.window:])) if self._steps else 0.
@@ -129,6 +144,8 @@ def before_train(self:TimeBudget):
     if self.fits > 1 and self.epoch == 0 and self.left < self._step_s() + self._reserve_s():
         warnings.warn(f"TimeBudget: {self.left:.2f} s of {self.budget:g} s left, not enough for a step and a validation: this fit trains nothing")
         self._stop_fit = True; raise CancelFitException()
+    if self.reserve is None and self._valid_s is None and self._probe_s is None:  # the first validation's cost, before it runs
+        self._probe_s, = _sync(self.learn, _time_valid_batch(self.learn, self.clock))
     self.pct, = _sync(self.learn, max(self.pct, self._progress(self.spent, len(self.dl), len(self.dl))))
     self.learn.pct_train = self.pct
     self._show_plan(len(self.dl))
@@ -243,7 +260,7 @@ def _simulate(cm, seconds, start_hw, final_hw, ramp, bs, multiple, n_train, n_va
 # %% ../nbs/14_budget.ipynb #0dfc72b2
 class BudgetPlan:
     "What a time budget buys on this machine, predicted from a `CostModel`: epochs at each size, the ramp, the expected end"
-    def __init__(self, seconds, size, start, ramp, bs, multiple, cost_model, n_train, n_valid):
+    def __init__(self, seconds, size, start, ramp, bs, multiple, cost_model, n_train, n_valid, start_choice=None):
         store_attr()
         self.rows, self.end, self.valid_s = _simulate(cost_model, seconds, start, size, ramp, bs, multiple, n_train, n_valid)
         self.n_iter, self.steps = n_train // bs, sum(r[3] for r in self.rows)
@@ -268,13 +285,14 @@ class BudgetPlan:
               f"{df.epochs.iloc[0]:.2f} at {df.h.iloc[0]}x{df.w.iloc[0]}, {df.epochs.iloc[1:-1].sum():.2f} at {len(df) - 2} sizes between, {df.epochs.iloc[-1]:.2f} at {h}x{w}"
         return (f"{self.seconds:g} s ({self.cost_model.clock} clock), bs {self.bs}: {self.epochs:.2f} epochs of {self.n_iter} steps "
                 f"({self.steps} steps, {math.ceil(self.epochs)} validations of {self.valid_s:.2f} s)\n"
-                f"ramp: {ramp}\nepochs per size: {per}\nexpected end: {self.end:.1f} s")
+                f"ramp: {ramp}\n" + (f"start='auto': {self.start_choice.reason}\n" if self.start_choice is not None else '')
+                + f"epochs per size: {per}\nexpected end: {self.end:.1f} s")
     __repr__ = show
 
 # %% ../nbs/14_budget.ipynb #e728b14d
-def _measured(learn, get_dls, sizes, bs, n_batches):
+def _measured(learn, get_dls, sizes, bs, n_batches, clock):
     "`measure_cost` for `plan_budget`, with a training set too small for `n_batches` said as such"
-    try: return measure_cost(learn, get_dls, sizes, bs, n_batches=n_batches)
+    try: return measure_cost(learn, get_dls, sizes, bs, n_batches=n_batches, clock=clock)
     except ValueError as e:
         if 'fewer than `n_batches`' not in str(e): raise
         raise ValueError(f"plan_budget: the training set is too small to measure: {e.args[0]}") from None
@@ -283,20 +301,24 @@ def _measured(learn, get_dls, sizes, bs, n_batches):
 def plan_budget(self:Learner,
     seconds:float, # Wall-clock budget of the fit, validation included
     size:int|tuple, # Final size, px or (h, w): the size the model validates at
-    start:int|tuple|float|None=None, # First size of an in-fit ramp (px, (h, w) or a fraction of `size`); None: no ramp
+    start:int|tuple|float|str|None=None, # First size of an in-fit ramp (px, (h, w) or a fraction of `size`); 'auto': chosen from the measured costs; None: no ramp
     ramp_start:float=0.2, # Share of the budget at which the size starts growing
     ramp_end:float=0.8, # Share of the budget at which it reaches `size`
     bs:int|None=None, # Batch size; None: the learner's
-    cost_model:CostModel|None=None, # Measured step costs; None: measured now, with `get_dls`, at the first and final sizes
+    cost_model:CostModel|None=None, # Measured step costs; None: measured now, with `get_dls`, at the first and final sizes (start='auto': up to 5 candidate starts)
     get_dls:callable=None, # `get_dls(bs=..., size=...)` for the measurement; default `learn.get_dls`, or the learner's own dls at `size` without a ramp
     multiple:int=8, # Ramp sizes are rounded to a multiple of this, as in `ProgressiveResize`
     n_batches:int=5, # Timed steps per size when measuring (the training DataLoader needs as many batches)
+    clock:str|callable='wall', # What to measure on: 'wall', 'cpu', or a function returning seconds (a simulated clock in tests)
 )->BudgetPlan: # `show()` says what the budget buys
     "Predict what `seconds` of training buy: epochs at each size and the expected end; refuse a budget under one epoch at `size`"
     seconds, final = check_num(seconds, 'seconds'), as_hw(size)
     ramp, multiple = check_ramp(ramp_start, ramp_end), check_int(multiple, 'multiple')
-    if start is None: start_hw = None
-    else:  # the rule of `Stage.start_hw` and `ProgressiveResize`: what the plan says is what trains
+    start_hw, cands, measure = None, None, cost_model is None
+    if isinstance(start, str):  # 'auto': measured at up to 5 candidate starts, and chosen from those
+        if start != 'auto': raise ValueError(f"`start` must be a size, a fraction of `size`, 'auto' or None, got {start!r}")
+        cands = start_candidates(final, multiple, most=5)
+    elif start is not None:  # the rule of `Stage.start_hw` and `ProgressiveResize`: what the plan says is what trains
         if isinstance(start, float): check_num(start, 'start', hi=1., hi_ok=False)
         start_hw = start_hw_of(start, final)
         check_start_hw(start, start_hw, final)
@@ -306,16 +328,18 @@ def plan_budget(self:Learner,
     bs = check_int(bs, 'bs')
     if cost_model is None:
         get_dls = get_dls_of(self, get_dls)
-        if get_dls is None and start_hw is None: get_dls = lambda bs, size: self.dls
+        if get_dls is None and start is None: get_dls = lambda bs, size: self.dls
         if not callable(get_dls): raise TypeError(f"`get_dls` must be a function get_dls(bs=..., size=...) to measure a ramp, or pass `cost_model`; got {get_dls!r}")
-        cost_model = _measured(self, get_dls, [final] if start_hw is None else [start_hw, final], bs, n_batches)
+        cost_model = _measured(self, get_dls, [*(cands or []), final] if start_hw is None else [start_hw, final], bs, n_batches, clock)
     if cost_model.n_train < bs:
         raise ValueError(f"plan_budget: the training set has {cost_model.n_train} items, fewer than one batch of `bs` {bs}: lower `bs`")
     one = cost_model.epoch_seconds(final, bs)
     if seconds < one:
         raise ValueError(f"`seconds` ({seconds:g}) is less than one epoch at the final size {final[0]}x{final[1]}, predicted at {one:.2f} s "
                          f"({cost_model.clock} clock): give `seconds` >= {math.ceil(one * 10) / 10:g}")
-    return BudgetPlan(seconds, final, start_hw, ramp, bs, multiple, cost_model, cost_model.n_train, cost_model.n_valid)
+    choice = None if cands is None else cost_model.choose_start(final, candidates=(cands or None) if measure else None, bs=bs, multiple=multiple)
+    if choice is not None: start_hw = choice.size  # None: no ramp pays, the plan trains at `size` all along
+    return BudgetPlan(seconds, final, start_hw, ramp, bs, multiple, cost_model, cost_model.n_train, cost_model.n_valid, choice)
 
 # %% ../nbs/14_budget.ipynb #9410ae1d
 def _check_plan(learn, plan):

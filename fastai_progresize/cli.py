@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_cli.ipynb #83af5c68
 from __future__ import annotations
-import inspect, os, re, shlex, signal, sys, warnings
+import inspect, io, os, re, shlex, signal, sys, time, warnings
 from contextlib import contextmanager, nullcontext
 from functools import cache, partial
 from pathlib import Path
@@ -13,8 +13,7 @@ from typing import Annotated
 from fastcore.basics import noop, ifnone, AttrDict
 from fastcore.script import call_parse, CliError
 from .validate import check_choice, check_int, check_num, add_note
-try: import fcntl
-except ImportError: fcntl = None  # Windows: runs into one --out are not locked there
+from .outdir import check_out, check_apart, make_out, remove_empty, locked
 
 # %% auto #0
 __all__ = ['ARCHS', 'MAX_TEST_SCALE', 'progresize_train']
@@ -29,15 +28,16 @@ def _lib()->SimpleNamespace:
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
     from fastai.vision.models import tvm, xresnet
-    from fastai_progresize.stages import stages_from_lists
+    from fastai_progresize.stages import Stage, stages_from_lists
     from fastai_progresize.keep import atomic_write
     from fastai_progresize.synth import make_shapes, SHAPES
     from fastai_progresize.data import folder_get_dls
-    from fastai_progresize.cost import measure_cost
+    from fastai_progresize.cost import measure_cost, start_candidates
     from fastai_progresize.calibrate import CALIBRATE_METHODS  # and Learner.choose_test_size
     import fastai_progresize.fit  # Learner.fit_progressive
-    return SimpleNamespace(plt=plt, torch=torch, external=external, Learner=Learner, accuracy=accuracy, set_seed=set_seed, tvm=tvm, xresnet=xresnet, stages_from_lists=stages_from_lists,
-        atomic_write=atomic_write, make_shapes=make_shapes, SHAPES=SHAPES, folder_get_dls=folder_get_dls, measure_cost=measure_cost, CALIBRATE_METHODS=CALIBRATE_METHODS, fit=fastai_progresize.fit)
+    return SimpleNamespace(plt=plt, torch=torch, external=external, Learner=Learner, accuracy=accuracy, set_seed=set_seed, tvm=tvm, xresnet=xresnet,
+        Stage=Stage, stages_from_lists=stages_from_lists, atomic_write=atomic_write, make_shapes=make_shapes, SHAPES=SHAPES, folder_get_dls=folder_get_dls,
+        measure_cost=measure_cost, start_candidates=start_candidates, CALIBRATE_METHODS=CALIBRATE_METHODS, fit=fastai_progresize.fit)
 
 # %% ../nbs/22_cli.ipynb #776d0cd5
 _archs = dict(resnet18=('tvm', 'num_classes'), resnet34=('tvm', 'num_classes'), xresnet18=('xresnet', 'n_out'),
@@ -78,50 +78,6 @@ def _cli_errors(prog:str='progresize-train'):
     try: yield
     except (ValueError, OSError) as e: raise CliError(f"{prog}: {_one_line(e)}") from e
 
-# %% ../nbs/22_cli.ipynb #5ee8a1a6
-_OUTPUTS = ('learner.pkl', 'history.csv', 'stages.csv', 'history.png')
-def _check_out(out:str|Path, names=_OUTPUTS)->Path:
-    "`out` as an absolute path, or a `ValueError` if it is a file, cannot be created, or one of `names` in it is taken by a folder"
-    out = Path(out).expanduser().resolve()
-    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file: give a folder (made if missing)")
-    base = next(p for p in (out, *out.parents) if p.exists())
-    if not base.is_dir(): raise ValueError(f"--out {out} cannot be made: {base} is a file")
-    if not os.access(base, os.W_OK): raise ValueError(f"--out {out} cannot be written: no write permission in {base}")
-    for n in names:
-        if (out/n).is_dir(): raise ValueError(f"--out {out} holds a folder {n}, where the run writes its file {n}: "
-                                               "move it, or give another --out")
-    return out
-def _check_apart(out:Path, data:str|Path):
-    "A `ValueError` if `out` is the image folder `data` or inside it: the next run would list the run's files as images"
-    data = Path(data).expanduser().resolve()
-    if out == data or data in out.parents:
-        raise ValueError(f"--out {out} is inside PATH {data}: the next run would list its files (history.png) as images "
-                         f"of a class; give an --out outside PATH")
-def _make_out(out:Path)->list:
-    "Create `out` and write a probe file in it, or a `ValueError` saying why not; the folders made, deepest first"
-    made = [p for p in (out, *out.parents) if not p.exists()]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out/f'.progresize-probe-{os.getpid()}'; probe.write_bytes(b''); probe.unlink()
-    except OSError as e:
-        _remove_empty(made); raise ValueError(f"--out {out} cannot be made or written: {e.strerror or e}") from e
-    return made
-def _remove_empty(made:list):
-    "Remove the folders `made` (deepest first) as long as they are empty"
-    for p in made:
-        try: p.rmdir()
-        except OSError: return
-@contextmanager
-def _locked(out:Path):
-    "Hold the lock `out/.lock` while the block runs, or a `ValueError` if another run holds it; the OS lets go of it when the process ends, killed or not"
-    if fcntl is None: yield; return
-    f = open(out/'.lock', 'a+')
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.close(); raise ValueError(f"--out {out} is in use by another run (it holds {out/'.lock'}): wait for that run to end, or give another --out") from None
-    try: yield
-    finally: (out/'.lock').unlink(missing_ok=True); f.close()
-
 # %% ../nbs/22_cli.ipynb #3e533f58
 def _get_data(a:AttrDict, log)->Path:
     "The image folder to train on: PATH, generated shapes (--demo), or Imagenette-160; never one that holds --out"
@@ -136,7 +92,7 @@ def _get_data(a:AttrDict, log)->Path:
     except OSError as e:  # urllib's URLError is an OSError
         raise ValueError(f"Imagenette-160 could not be downloaded ({getattr(e, 'reason', e)}): give the path of an image "
                          f"folder (`path`), or try the command on generated images with --demo") from e
-    _check_apart(a.out, path)
+    check_apart(a.out, path)
     return path
 class _Terminated(KeyboardInterrupt):
     "SIGTERM, raised where the run is, as Ctrl-C raises `KeyboardInterrupt`"
@@ -235,36 +191,66 @@ def _set_test_size(learn, size, calibrate):
         learn.set_test_size(size)
         learn.progressive_history.test_size = dict(train_size=list(learn.progressive_history.stages[-1].hw), best_size=[size, size], chosen_on='given')
         learn.logger(f"Test size: {size}x{size} px, as given")
+def _auto_or_px(v, name:str):
+    "A flag that takes auto or a size in pixels (--test-size, --start): None, 'auto' or a positive int"
+    if v is None or v == 'auto': return v
+    if isinstance(v, str) and v.isdigit(): v = int(v)
+    if not isinstance(v, int): raise ValueError(f"`{name}` must be auto or a size in pixels, got {v!r}")
+    if v < 1: raise ValueError(f"`{name}` must be a positive size in pixels, got {v}")
+    return v
 MAX_TEST_SCALE = 4  # --test-size may be at most this multiple of the last stage's size
 def _test_size(v, final:int):
     "--test-size as `fit_progressive` takes it: None, 'auto' or a size in pixels of at most `MAX_TEST_SCALE` x `final`"
-    if v is None or v == 'auto': return v
-    if isinstance(v, str) and v.isdigit(): v = int(v)
-    if not isinstance(v, int): raise ValueError(f"`test_size` must be auto or a size in pixels, got {v!r}")
-    if v < 1: raise ValueError(f"`test_size` must be a positive size in pixels, got {v}")
-    if v > MAX_TEST_SCALE * final:
+    v = _auto_or_px(v, 'test_size')
+    if isinstance(v, int) and v > MAX_TEST_SCALE * final:
         raise ValueError(f"`test_size` {v} is more than {MAX_TEST_SCALE}x the last stage's size ({final} px): objects would look "
                          f"{v/final:.3g}x larger than any the model trained on, at {(v/final)**2:.3g}x the memory; give at most "
                          f"{MAX_TEST_SCALE * final}, or auto")
     return v
-def _measure(learn, stages, get_dls):
-    "--cost: what each stage will cost here, in a message without the parameters of `measure_cost`"
-    try: return _lib().measure_cost(learn, get_dls, stages).report(stages)
+
+# %% ../nbs/22_cli.ipynb #6fed9c7c
+def _measure(learn, sizes, flag:str, bs=None):
+    "`measure_cost` of this run's learner and data for `flag` (--cost, --start auto), a training set too small to time said in the command's terms"
+    try: return _lib().measure_cost(learn, learn.get_dls, sizes, bs)
     except ValueError as e:
         if '`n_batches`' not in str(e): raise
-        raise ValueError(f"--cost times a few batches of each stage, but {str(e).split(' batches, ')[0]} batches: "
-                         "lower --bs, or leave out --cost") from e
-def _fit_kw(stages, seconds, log):
-    "`fit_progressive`'s `seconds` for --minutes, after saying how the budget will be spent"
-    if seconds is None: return {}
-    log(f"Time budget: {seconds:g} s of training over {len(stages)} stage{'s' * (len(stages) > 1)}, each stage clock-driven "
-        "with its share of the budget (stages.csv has the budget_s of each beside its train_time)")
-    return dict(seconds=seconds)
-def _budget_report(hist, seconds):
-    "Planned against actual seconds, per stage and in all"
+        raise ValueError(f"{flag} times a few batches at each size, but {str(e).split(' batches, ')[0]} batches: "
+                         f"lower --bs, or leave out {flag}") from e
+def _auto_start(learn, a:AttrDict, log):
+    "--start auto: time up to 5 candidate starts and the stage's size, grow the images from the start chosen (none: no ramp pays), say why"
+    lib, s = _lib(), a.stages[0]
+    cands = lib.start_candidates(s.size, most=5)
+    c = _measure(learn, [*cands, s.size], '--start auto', s.bs).choose_start(s.size, candidates=cands or None, bs=s.bs)
+    log(f"--start auto: {c.reason}")
+    if c.size is not None: a.stages = [lib.Stage(**{**s.as_dict(), 'start': c.size[0]})]
+_clock = time.perf_counter  # the command's clock (tests put a simulated one here)
+def _save_s(learn)->float:
+    "Seconds saving the results will take, measured before training: the model pickled and a figure drawn, in memory"
+    lib, t = _lib(), _clock()
+    lib.torch.save(learn.model, io.BytesIO())
+    fig, _ = lib.plt.subplots(1, 2, figsize=(10, 4))
+    try: fig.savefig(io.BytesIO(), format='png', dpi=100)
+    finally: lib.plt.close(fig)
+    return _clock() - t
+def _fit_kw(a:AttrDict, learn, log):
+    "`fit_progressive`'s `seconds` for --minutes: the whole command's budget less the start-up spent and the saving to come"
+    if a.seconds is None: return {}
+    startup, save = _clock() - a.t0, _save_s(learn)
+    a.train_s = a.seconds - startup - save
+    if a.train_s <= 0:
+        raise ValueError(f"--minutes {a.minutes:g} ({a.seconds:g} s) is spent before training: the start-up took {startup:.1f} s and saving "
+                         f"will take about {save:.1f} s; give more --minutes")
+    n = len(a.stages)
+    log(f"Time budget: {a.seconds:g} s for the whole command: {startup:.1f} s of start-up spent, {save:.1f} s kept for saving, "
+        f"{a.train_s:.1f} s of training over {n} stage{'s' * (n > 1)}, each stage clock-driven with its share "
+        "(stages.csv has the budget_s of each beside its train_time)")
+    return dict(seconds=a.train_s)
+def _budget_report(hist, a:AttrDict, total:float):
+    "Planned against actual seconds: the whole command's, and each stage's training"
     df = hist.stage_df
     rows = [f"stage {r.stage}: {r.budget_s:.3g} s planned, {r.train_time:.3g} s trained" for r in df.itertuples()] if 'budget_s' in df else []
-    return f"Time: {seconds:g} s planned, {df.train_time.sum():.3g} s trained" + (f" ({'; '.join(rows)})" if rows else '')
+    return (f"Time: {a.seconds:g} s planned for the whole command, {total:.3g} s taken; {a.train_s:.3g} s planned for training, "
+            f"{df.train_time.sum():.3g} s trained" + (f" ({'; '.join(rows)})" if rows else ''))
 
 # %% ../nbs/22_cli.ipynb #ad5d8928
 def _default_threads()->int:
@@ -273,7 +259,8 @@ def _default_threads()->int:
 def _checked(a:dict)->AttrDict:
     "The arguments of `progresize_train`, checked before any image is read, with the defaults that depend on --demo filled in"
     a, lib = AttrDict(a), _lib()
-    a.sizes, a.bs, a.arch = ifnone(a.sizes, (32, 64) if a.demo else (64, 128)), ifnone(a.bs, 16 if a.demo else 64), ifnone(a.arch, 'xresnet18' if a.demo else 'xresnet50')
+    a.start, sizes = _auto_or_px(a.start, 'start'), (32, 64) if a.demo else (64, 128)  # with --start, one stage: the last size
+    a.sizes, a.bs, a.arch = ifnone(a.sizes, sizes[-1:] if a.start else sizes), ifnone(a.bs, 16 if a.demo else 64), ifnone(a.arch, 'xresnet18' if a.demo else 'xresnet50')
     if a.test_calibrate is not None and a.test_calibrate not in lib.CALIBRATE_METHODS: raise ValueError(f"`test_calibrate` must be bn or fixres, got {a.test_calibrate!r}")
     if a.test_calibrate is not None and a.test_size != 'auto': raise ValueError("`test_calibrate` goes with `test_size` auto")
     if a.num_workers is not None: check_int(a.num_workers, 'num_workers', lo=0)
@@ -283,10 +270,13 @@ def _checked(a:dict)->AttrDict:
         raise ValueError("--minutes trains every stage with one clock-driven one_cycle fit: leave out --later fine_tune")
     a.stages = lib.stages_from_lists(list(a.sizes) if isinstance(a.sizes, (list, tuple)) else [a.sizes], _one(a.epochs),
                                      _one(a.lr), bs=_one(a.bs), later=a.later, freeze_epochs=a.freeze_epochs)
+    if a.start is not None and len(a.stages) > 1:
+        raise ValueError("`start` grows the images of one stage within its fit: give `sizes` one size (the final one), or leave out `start`")
+    if isinstance(a.start, int): a.stages = [lib.Stage(**{**a.stages[0].as_dict(), 'start': a.start})]
     a.test_size = _test_size(a.test_size, max(a.stages[-1].hw))
     check_choice(a.arch, 'arch', ARCHS)
-    a.out = _check_out(a.out)
-    if a.path is not None and not a.demo: _check_apart(a.out, a.path)
+    a.out = check_out(a.out)
+    if a.path is not None and not a.demo: check_apart(a.out, a.path)
     return a
 @contextmanager
 def _torch_threads(n:int):
@@ -325,8 +315,9 @@ def _learner(a:AttrDict, log):
     return learn
 def _fit(learn, a:AttrDict, log):
     "Every stage of the run, and the test size after it; progress bars only on a terminal"
-    if a.cost: print(_measure(learn, a.stages, learn.get_dls), flush=True)
-    fit_kw = _fit_kw(a.stages, a.seconds, log)
+    if a.start == 'auto': _auto_start(learn, a, log)
+    if a.cost: print(_measure(learn, a.stages, '--cost').report(a.stages), flush=True)
+    fit_kw = _fit_kw(a, learn, log)
     with learn.no_bar() if a.quiet or not _terminal() else nullcontext(), warnings.catch_warnings():
         warnings.filterwarnings('ignore', 'fine_tune stages freeze nothing')  # said in --freeze-epochs' help
         hist = learn.fit_progressive(a.stages, get_dls=learn.get_dls, checkpoint=a.out/'checkpoint' if a.checkpoint or a.resume else False,
@@ -345,20 +336,20 @@ def _on_stop(e:BaseException, learn, a:AttrDict, again:str):
     raise e
 def _train(a:AttrDict, again:str, log):
     "Make and lock the output folder, then train and save; what a stop leaves is saved and said in one line"
-    made, learn = _make_out(a.out), None
+    made, learn = make_out(a.out), None
     try:
-        with _locked(a.out), _sigterm_interrupts(), _torch_threads(a.threads):
+        with locked(a.out), _sigterm_interrupts(), _torch_threads(a.threads):
             try:
                 learn = _learner(a, log)
                 hist = _fit(learn, a, log)
                 saved = _save_results(learn, hist, a.out)
             except (KeyboardInterrupt, Exception) as e: _on_stop(e, learn, a, again)
     except Exception:
-        if made: _remove_empty(made)
+        if made: remove_empty(made)
         raise
     log(hist.stage_df[['stage', 'size', 'bs', 'method', 'epochs', 'lr', 'switch_time', 'train_time']].to_string(
         index=False, float_format=lambda v: f'{v:.3g}'))
-    if a.seconds is not None: log(_budget_report(hist, a.seconds))
+    if a.seconds is not None: log(_budget_report(hist, a, _clock() - a.t0))
     print(f"Saved to {a.out}: {', '.join(saved)}", flush=True)
     return learn
 
@@ -366,7 +357,8 @@ def _train(a:AttrDict, again:str, log):
 @call_parse(pos=_POS)
 def progresize_train(
     path:str=None, # Image folder: `train/` and `val/` with one sub-folder per class, or class folders split by --valid-pct; default: Imagenette-160, downloaded
-    sizes:Annotated[int, {'nargs': '+'}]=None, # Image size of each stage in pixels, smallest first; one stage per size (default: 64 128; with --demo 32 64)
+    sizes:Annotated[int, {'nargs': '+'}]=None, # Image size of each stage in pixels, smallest first; one stage per size (default: 64 128; with --demo 32 64; with --start the last)
+    start:str=None, # Grow the images within the one stage's fit, from START px, or auto: the start that the costs measured here choose (none where small epochs are not cheap)
     epochs:Annotated[int, {'nargs': '+'}]=3, # Epochs of each stage, or one number for every stage
     lr:Annotated[float, {'nargs': '+'}]=3e-3, # Learning rate of each stage, or one for every stage
     bs:Annotated[int, {'nargs': '+'}]=None, # Batch size of each stage, or one for every stage (default: 64; with --demo 16)
@@ -381,7 +373,7 @@ def progresize_train(
     out:str='progresize_out', # Folder to write learner.pkl, history.csv, stages.csv and history.png to; not inside PATH; one run at a time (OUT/.lock)
     checkpoint:bool=False, # Save a checkpoint after every stage, in OUT/checkpoint
     resume:bool=False, # Go on from the checkpoint in OUT/checkpoint (the same command, with --resume)
-    minutes:float=None, # Train for this wall-clock time (fractions allowed: 0.5), split over the stages, instead of by --epochs
+    minutes:float=None, # Wall-clock time of the whole command (fractions allowed: 0.5): start-up, training (split over the stages, instead of by --epochs) and saving; a --test-size auto sweep comes on top
     test_size:str=None, # After training, the size to predict at: auto (sweep sizes around the last one and keep the best on the validation set: a selection on the images that also report the metric, not a measured gain) or a size in pixels, at most 4x the last stage's
     test_calibrate:str=None, # With --test-size auto: bn (recalibrate BatchNorm at each size) or fixres (fine-tune BatchNorm and the head)
     cost:bool=False, # Before training, time a few batches at each stage's size and batch size, and print what each stage will cost here
@@ -389,9 +381,9 @@ def progresize_train(
     quiet:bool=False, # Print only where the results went: no stage messages or progress bars (without a terminal, one line per epoch instead of bars)
 ): # The trained learner (to a Python caller)
     "Train an image classifier with progressive resizing; save the learner, its history and a plot of the run"
-    kw = dict(locals())
+    kw, t0 = dict(locals()), _clock()  # --minutes counts from here
     again = _command(kw, {k: p.default for k, p in inspect.signature(progresize_train).parameters.items()})
     log = noop if quiet else partial(print, flush=True)
     with _cli_errors():
         _imports()
-        return _train(_checked(kw), again, log)
+        return _train(AttrDict(_checked(kw), t0=t0), again, log)

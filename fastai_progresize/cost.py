@@ -16,15 +16,15 @@ from fastai.callback.core import Callback, CancelTrainException, CancelValidExce
 from fastai.callback.progress import ProgressCallback, CSVLogger
 from fastai.callback.tracker import TrackerCallback
 from fastai.learner import Learner
-from .validate import as_hw, check_int, noted
+from .validate import as_hw, check_int, check_num, check_list, fmt_size, noted
 from .loaders import check_get_dls, get_dls_of, learner_bs
 from .keep import learner_kept
 from .ramp import ramp_hw
 from .schedule import ProgressiveSchedule
-from .stages import Stage
+from .stages import Stage, min_start_px
 
 # %% auto #0
-__all__ = ['cheap_ratio', 'CostModel', 'measure_cost', 'CostReport']
+__all__ = ['cheap_ratio', 'CostModel', 'measure_cost', 'CostReport', 'start_candidates', 'StartChoice']
 
 # %% ../nbs/09_cost.ipynb #8aad5ae7
 _terms = ('per_pixel', 'per_image', 'per_batch')
@@ -315,3 +315,82 @@ def report(self:CostModel,
         ratio = df['epoch_s'].iloc[list(st).index(small)] / df['epoch_s'].iloc[-1]
         px = small.hw[0] * small.hw[1] / (st[-1].hw[0] * st[-1].hw[1])
     return CostReport(df, fixed, self.clock, sum(s.total_epochs for s in st), ratio, px)
+
+# %% ../nbs/09_cost.ipynb #5c965b78
+def start_candidates(
+    size:int|tuple, # Final size, px or (h, w)
+    multiple:int=8, # Candidates are multiples of this, as `ProgressiveResize` rounds the sizes of its ramp
+    most:int|None=None, # At most this many, spread evenly from the smallest to the largest (the sizes worth measuring); None: all
+)->list: # (h, w) pairs, smallest first; empty when none fits
+    "Start sizes for a ramp to `size`: multiples of `multiple` from about 1/4 to about 3/4 of its shorter side, none under 8 px"
+    (h,w), m = as_hw(size), check_int(multiple, 'multiple')
+    s, rnd = min(h, w), lambda v: int(v / m + 0.5) * m
+    sides = [k for k in range(max(m, rnd(s / 4)), rnd(3 * s / 4) + 1, m) if min_start_px <= k < s]
+    res = list(dict.fromkeys((k if h == s else min(h, rnd(k * h / s)), k if w == s else min(w, rnd(k * w / s))) for k in sides))
+    if most is not None and len(res) > check_int(most, 'most'):
+        res = [res[i] for i in dict.fromkeys(np.round(np.linspace(0, len(res) - 1, most)).astype(int))]
+    return res
+
+def _px(hw): return f"{hw[0]}x{hw[1]} px"
+
+class StartChoice:
+    "What `CostModel.choose_start` chose: `size`, the (h, w) to start at (None: no ramp pays), the `reason` in a sentence, and `df`, one row per candidate"
+    def __init__(self,
+        size:tuple|None, # The (h, w) to start at; None: no ramp pays, train at `final`
+        final:tuple, # The final (h, w)
+        reason:str, # Why, in one sentence with the measured ratios
+        df:pd.DataFrame, # One row per candidate: size, epoch_s, ratio (to an epoch at `final`), pixels (the same ratio in pixels), saving
+    ): store_attr()
+    def __repr__(self):
+        table = self.df.to_string(index=False, float_format=lambda v: f'{v:.3g}') + '\n' if len(self.df) else ''
+        return table + self.reason
+
+
+# %% ../nbs/09_cost.ipynb #d14e4520
+def _start_reason(cands, df, final, keep, max_ratio, multiple):
+    "The chosen (h, w), or None, and the sentence that says why"
+    F = _px(final)
+    if not cands: return None, (f"No ramp: no start of at least {min_start_px} px in multiples of {multiple} lies between a quarter and "
+                                f"three quarters of {F}; train at the final size")
+    b = int(df['saving'].idxmax())
+    best, rb, pb = df['saving'][b], df['ratio'][b], df['pixels'][b]
+    if rb > max_ratio:
+        return None, (f"No ramp: the cheapest start, {_px(cands[b])}, costs {rb:.2f} of an epoch at {F} here (pixels alone: {pb:.2f}), "
+                      f"above {max_ratio:g}, where per-image and per-batch costs eat the saving; train at the final size")
+    kept = df['saving'] >= keep * best - 1e-12
+    i = max(np.flatnonzero(kept & (df['ratio'] <= max_ratio)), key=lambda j: df['pixels'][j])
+    cut = any(df['pixels'][j] > df['pixels'][i] for j in np.flatnonzero(kept))  # a larger start kept the saving but cost too much
+    why = f"Start at {_px(cands[i])}: an epoch there costs {df['ratio'][i]:.2f} of one at {F} (pixels alone: {df['pixels'][i]:.2f})"
+    if i == b: return cands[i], why + f", the largest saving ({best:.0%}) of the {len(cands)} starts weighed, {_px(cands[0])} to {_px(cands[-1])}"
+    return cands[i], (why + f", a saving of {df['saving'][i]:.0%}; {_px(cands[b])} saves the most ({best:.0%}), and {_px(cands[i])} is the "
+                      f"largest start that keeps {keep:.0%} of that" + (f" at no more than {max_ratio:g} of the cost" if cut else ''))
+
+@patch
+def choose_start(self:CostModel,
+    size:int|tuple, # Final size, px or (h, w)
+    candidates:list|None=None, # Start sizes to weigh, px or (h, w), each smaller than `size`; None: `start_candidates(size, multiple)`
+    keep:float=0.8, # Share of the best saving the start must keep: the largest start that keeps it is chosen
+    max_ratio:float=cheap_ratio, # No start whose epoch costs more than this share of a final-size epoch (the verdict's line)
+    bs:int|None=None, # Batch size; None: the model's (`self.bs`)
+    multiple:int=8, # The default candidates are multiples of this
+)->StartChoice: # `.size` ((h, w), or None: no ramp pays), `.reason`, `.df`
+    "The start of a ramp to `size`, from the measured costs: the largest candidate that keeps most of the best saving"
+    final, keep = as_hw(size), check_num(keep, 'keep', hi=1.)
+    max_ratio = check_num(max_ratio, 'max_ratio', hi=1.)
+    if candidates is None: cands = start_candidates(final, multiple)
+    else:
+        check_list(candidates, 'candidates', '[16, 24, 32]')
+        cands = [as_hw(c, name=f'candidates[{i}]') for i,c in enumerate(candidates)]
+        for i,(h,w) in enumerate(cands):
+            if h > final[0] or w > final[1] or (h, w) == final or min(h, w) < min_start_px:
+                raise ValueError(f"`candidates[{i}]` ({candidates[i]!r}) must be smaller than `size` ({final[0]}x{final[1]}) and at "
+                                 f"least {min_start_px} px a side: a ramp grows from it to `size`")
+        cands = sorted(set(cands), key=lambda hw: hw[0] * hw[1])
+    e = self.epoch_seconds(final, bs) if cands else 1.
+    df = pd.DataFrame(dict(size=[fmt_size(c) for c in cands], epoch_s=[self.epoch_seconds(c, bs) for c in cands]))
+    df['ratio'] = df['epoch_s'] / e
+    df['pixels'] = [h * w / (final[0] * final[1]) for h,w in cands]
+    df['saving'] = 1 - df['ratio']
+    start, reason = _start_reason(cands, df, final, keep, max_ratio, multiple)
+    return StartChoice(start, final, reason, df)
+

@@ -232,7 +232,7 @@ def _fit(self:ProgressiveRun, i, dls, t_switch):
     learn.logger(f"Stage {i+1}/{self.n}: size {s.label}, bs {bs}, {how}")
     self.rec.start_stage(i, s, bs, check_size=not s.in_fit)
     logger, t0 = learn.logger, self.clock()
-    tb = None if budget is None else TimeBudget(budget)
+    tb = None if budget is None else TimeBudget(budget, clock=self.clock)
     cbs = [*L(self.fit_kw.get('cbs')), *self.stage_cbs[i], *L(tb)]
     kw = {k: v for k,v in (self.fit_kw | dict(cbs=cbs)).items() if k in self.fit_params[s.method] and (k != 'cbs' or cbs)}
     try:

@@ -51,6 +51,7 @@ class ProgressiveSchedule:
         for i,s in enumerate(stages):
             if not isinstance(s, Stage): raise TypeError(f"stage {i+1} of `stages` must be a `Stage`, got {s!r}")
         self.stages = L(stages)
+        self.start_choice = None  # what start='auto' chose (`CostModel.choose_start`), when it chose
 
     def __len__(self): return len(self.stages)
     def __getitem__(self, i): return self.stages[i]
@@ -124,10 +125,13 @@ def _caption(self):
     return (f"{self.__class__.__name__}: {len(self)} stage{'s' if len(self) > 1 else ''}, {self.n_epochs} epochs{fz}, "
             f"cost {self.cost():.3f} of {self.n_epochs} epochs at {fmt_size((h, w))}px")
 
+def _chosen(self): c = getattr(self, 'start_choice', None); return '' if c is None else f"start='auto': {c.reason}"
+
 @patch
-def __repr__(self:ProgressiveSchedule): return _caption(self) + '\n' + self.show().reset_index().to_string(index=False)
+def __repr__(self:ProgressiveSchedule): return '\n'.join(filter(None, [_caption(self), self.show().reset_index().to_string(index=False), _chosen(self)]))
 @patch
-def _repr_html_(self:ProgressiveSchedule): return f'<p>{_caption(self)}</p>' + self.show().to_html(float_format='{:.4g}'.format)
+def _repr_html_(self:ProgressiveSchedule):
+    return f'<p>{_caption(self)}</p>' + self.show().to_html(float_format='{:.4g}'.format) + (f'<p>{_chosen(self)}</p>' if _chosen(self) else '')
 
 # %% ../nbs/06_schedule.ipynb #687885bc
 @patch(cls_method=True)
@@ -228,6 +232,21 @@ def _max_cost(max_cost, budget):
                   "package; the old name goes in the next release", DeprecationWarning, stacklevel=3)
     return budget
 
+def _auto_start(v, name, kinds, size, cost_model, **kw):
+    "What `cost_model.choose_start(size, **kw)` chooses for `name`='auto' (a `StartChoice`), the arguments checked first"
+    if v != 'auto': raise ValueError(f"`{name}` must be {kinds} or 'auto', got {v!r}")
+    if cost_model is None:
+        raise ValueError(f"{name}='auto' chooses the start from measured costs: pass `cost_model`, a `CostModel` from "
+                         f"`measure_cost(learn, get_dls, sizes)` with the final size and the candidate starts (`start_candidates(size)`) among `sizes`")
+    if not callable(getattr(cost_model, 'choose_start', None)):
+        raise TypeError(f"`cost_model` must be a `CostModel` (see `measure_cost`), got {type(cost_model).__name__}")
+    return cost_model.choose_start(size, **kw)
+
+def _start_of(choice, size):
+    "The chosen start as `start` takes it: an int for a square start to an int `size`, else (h, w)"
+    h,w = choice.size
+    return h if h == w and is_int(size) else (h, w)
+
 @patch(cls_method=True)
 @delegates(ProgressiveSchedule.from_lists)
 def from_budget(cls:ProgressiveSchedule,
@@ -235,10 +254,10 @@ def from_budget(cls:ProgressiveSchedule,
     epochs:int, # Total epochs of all stages (fine_tune's frozen epochs come on top)
     max_cost:float=None, # Largest `cost()` allowed: a fraction of the pixels (or, with `cost_model`, the time) of all `epochs` at `final_size`, in (0, 1]
     lr:float|list=None, # Learning rate, as in `from_lists`
-    start_size:int|tuple|None=None, # Smallest size; default half of `final_size`; rounded to `multiple`
+    start_size:int|tuple|str|None=None, # Smallest size; default half of `final_size`; rounded to `multiple`; 'auto': chosen from `cost_model`
     n_stages:int=2, # Number of stages, the last at `final_size`
     multiple:int=32, # Sizes but the last are rounded to the nearest multiple of this
-    cost_model=None, # A `CostModel` (from `measure_cost`): `max_cost` is then a share of measured time, not of pixels
+    cost_model=None, # A `CostModel` (from `measure_cost`): `max_cost` is then a share of measured time, not of pixels; it chooses start_size='auto'
     budget:float=None, # Deprecated name of `max_cost` (a share, not seconds), kept for one release
     **kwargs
 )->ProgressiveSchedule: # One stage per size, ready for `fit_progressive`
@@ -252,6 +271,13 @@ def from_budget(cls:ProgressiveSchedule,
         raise ValueError(f"`max_cost` must be a fraction of the fixed-size cost, in (0, 1], got {max_cost!r}")
     if epochs < n: raise ValueError(f"`epochs` ({epochs}) must be at least `n_stages` ({n}): every stage needs an epoch")
     if start_size is None: start_size = fh // 2 if is_int(final_size) else (fh // 2, fw // 2)
+    choice, bs = None, kwargs.get('bs')
+    if isinstance(start_size, str):
+        choice = _auto_start(start_size, 'start_size', 'a size', final_size, cost_model, bs=bs[-1] if isinstance(bs, (list, tuple)) else bs, multiple=multiple)
+        if choice.size is None:
+            raise ValueError(f"start_size='auto' found no start that pays: {choice.reason}: {max(1, int(max_cost * epochs + 1e-9))} of the "
+                             f"{epochs} epochs there fit `max_cost` ({max_cost}); or give a `start_size`")
+        start_size = _start_of(choice, final_size)
     sizes = staged_sizes(start_size, final_size, n, multiple, min_stages=2)  # from_budget needs two stages
     best, cheapest = None, None
     for k in range(n - 1, epochs):  # k epochs at the smaller sizes; cost falls as k grows
@@ -263,6 +289,7 @@ def from_budget(cls:ProgressiveSchedule,
         raise ValueError(f"`max_cost` ({max_cost}) is below the smallest possible cost, {cheapest.cost(cost_model=cost_model):.4f}, of {epochs} epochs "
                          f"with {epochs - 1} at {sizes[:-1]}: raise `max_cost` or "
                          f"`epochs`, lower `start_size`, or train later stages with later='one_cycle' (no frozen epochs)")
+    best.start_choice = choice
     return best
 
 # %% ../nbs/06_schedule.ipynb #89758a40
@@ -320,12 +347,21 @@ def in_fit(cls:ProgressiveSchedule,
     size:int|tuple, # Final size, at which the ramp ends
     epochs:int, # Epochs of the one fit (for 'fine_tune', the unfrozen ones)
     lr:float, # `lr_max` of the fit (or `base_lr` of 'fine_tune')
-    start:int|tuple|float=0.5, # Where the batches start: px, (h, w), or a fraction of `size`
+    start:int|tuple|float|str=0.5, # Where the batches start: px, (h, w), a fraction of `size`, or 'auto': chosen from `cost_model`
     ramp:tuple=(0.2, 0.8), # Fractions of training where the ramp begins and ends (Composer holds the last 20% at full size)
     bs:int|None=None, # Batch size; None: the learner's
     reg:dict=None, # Regularization that grows with the size, such as {'dropout': (0.1, 0.3), 'mix_alpha': (0.1, 0.4)}
     method:str='one_cycle', # 'one_cycle' or 'fine_tune' (the ramp then spans both of its fits)
     freeze_epochs:int=1, # Frozen epochs of 'fine_tune'
-)->ProgressiveSchedule: # One in-fit stage, ready for `fit_progressive`
+    cost_model=None, # With start='auto': a `CostModel` measured at `size` and the candidate starts (`measure_cost`), which chooses the start
+)->ProgressiveSchedule: # One in-fit stage, ready for `fit_progressive`; `start_choice` says what start='auto' chose, and why
     "One stage whose images grow from `start` to `size` within one fit: one learning-rate schedule, no restart"
-    return cls([Stage(size, epochs, lr, bs=bs, method=method, freeze_epochs=freeze_epochs, start=start, ramp=ramp, reg=reg)])
+    choice = None
+    if isinstance(start, str):
+        choice = _auto_start(start, 'start', 'a size, a fraction of `size`', size, cost_model, bs=bs)
+        start = size if choice.size is None else _start_of(choice, size)  # no ramp pays: the final size all along
+    elif cost_model is not None:
+        raise ValueError(f"`cost_model` chooses the start when start='auto'; with start={start!r} it would go unused: leave it out, or pass start='auto'")
+    res = cls([Stage(size, epochs, lr, bs=bs, method=method, freeze_epochs=freeze_epochs, start=start, ramp=ramp, reg=reg)])
+    res.start_choice = choice
+    return res

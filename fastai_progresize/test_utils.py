@@ -9,6 +9,8 @@ from torch import nn
 from fastai.data.block import DataBlock, CategoryBlock
 from fastai.data.transforms import get_image_files, parent_label, GrandparentSplitter
 from fastai.layers import ConvLayer, Flatten
+from fastai.callback.core import Callback
+import fastai.callback.schedule, fastai.callback.progress  # noqa: F401 (Learner.fit_one_cycle, Learner.no_bar)
 from fastai.learner import Learner
 from fastai.metrics import accuracy
 from fastai.torch_core import params, set_seed
@@ -20,7 +22,7 @@ from fastcore.test import test_eq
 
 # %% auto #0
 __all__ = ['shapes_get_dls', 'tiny_cnn', 'tiny_learner', 'learner_state', 'state_changes', 'tiny_no_bn', 'trained_learner',
-           'input_sizes', 'test_unchanged']
+           'input_sizes', 'test_unchanged', 'SimClock']
 
 # %% ../nbs/02_test_utils.ipynb #88d683a9
 def shapes_get_dls(
@@ -127,3 +129,23 @@ def test_unchanged(
     "Check that nothing in `learn` differs from `snap`, the weights apart unless `state`"
     test_eq([c for c in state_changes(learn, snap) if state or c != 'weights'], [])
 test_unchanged.__test__ = False  # a check that tests call, not a test: pytest does not collect it
+
+# %% ../nbs/02_test_utils.ipynb #8f2bf87a
+class SimClock(Callback):
+    "A simulated clock: each training step costs `step` s (or `step((h, w))`), each forward pass in eval mode `valid` s, times `slow(t)`"
+    order,run_valid = -100,True
+    def __init__(self,
+        step:float|callable=0.1, # Seconds of a training step, or a function of the batch's (h, w)
+        valid:float=0.05, # Seconds of a forward pass in eval mode: a validation batch (or any prediction during the fit)
+        slow:callable=None, # A factor of both, as a function of the time `t`: a slow spell
+    ): self.t,self.step,self.valid,self.slow,self._hook = 0.,step,valid,slow,None
+    def now(self)->float: "The simulated time, in seconds"; return self.t
+    def _tick(self, c): self.t += c * (self.slow(self.t) if self.slow else 1)
+    def _eval_forward(self, m, inp):
+        if not m.training: self._tick(self.valid)
+    def before_fit(self):
+        if self._hook is not None: self._hook.remove()
+        self._hook = self.learn.model.register_forward_pre_hook(self._eval_forward)
+    def after_fit(self): self._hook.remove(); self._hook = None
+    def after_loss(self):
+        if self.training: self._tick(self.step(tuple(self.x.shape[-2:])) if callable(self.step) else self.step)

@@ -71,3 +71,23 @@ def test_test_utils_keeps_fastais_convention():
     import tomllib
     ini = tomllib.loads((ROOT/'pyproject.toml').read_text())['tool']['pytest']['ini_options']
     assert ini['testpaths'] == ['tests']
+
+def test_help_imports_no_fastai():
+    "`progresize-train --help` answers without importing fastai, torch or matplotlib (those come after the arguments are parsed)"
+    r = subprocess.run([sys.executable, '-X', 'importtime', '-m', 'fastai_progresize.cli', '--help'], capture_output=True,
+                       text=True, cwd=ROOT, env=_env())
+    assert r.returncode == 0 and r.stdout.startswith('usage: ') and '--minutes' in r.stdout, r.stderr[-2000:]
+    mods = {l.rsplit('|', 1)[-1].strip() for l in r.stderr.splitlines() if l.startswith('import time:')}
+    heavy = sorted(m for m in mods if m.split('.')[0] in ('fastai', 'torch', 'matplotlib'))
+    assert 'fastcore.script' in mods and not heavy, heavy[:10]
+
+def test_star_import_adds_learner_methods():
+    "The star import (the names load on first use) adds every `Learner` method the README lists"
+    res = _probe(r"""
+import json
+from fastai_progresize import *
+from fastai.learner import Learner
+names = ['fit_progressive', 'test_sizes', 'set_test_size', 'choose_test_size', 'plan_budget', 'fit_budget', 'recalibrate_bn', 'fixres_finetune']
+print(json.dumps([n for n in names if not hasattr(Learner, n)]))
+""")
+    assert res == [], f"missing after the star import: {res}"

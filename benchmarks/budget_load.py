@@ -160,6 +160,7 @@ def main():
     p.add_argument('--smoke', action='store_true', help='a tiny run, under a minute: the numbers mean nothing')
     p.add_argument('--demo-threads', type=int, nargs='*', default=[0, 2],
                    help="--threads of each `--demo` run (0: the command's default); none: skip the demo runs")
+    p.add_argument('--demo-loads', type=int, nargs='*', default=None, help='busy processes beside each `--demo` run; default: --loads')
     p.add_argument('--out', default=str(HERE/'results'/'budget_load.csv'))
     a = p.parse_args()
     if a.smoke:
@@ -198,7 +199,7 @@ def main():
     print(f"Wrote {len(rows)} rows to {a.out}")
     demo_out, drows = Path(a.out).with_name(Path(a.out).stem + '_demo.csv'), []
     for threads in a.demo_threads:
-        for load in a.loads:
+        for load in (a.loads if a.demo_loads is None else a.demo_loads):
             with Busy(load): wall, cpu, nbytes, cr, lines, rc = run_demo(threads, a.smoke)
             quiet = next((r['cpu_s'] for r in drows if r['threads'] == (threads or 'default') and r['load'] == 0), None)
             drows.append(dict(threads=threads or 'default', load=load, wall_s=round(wall, 2), cpu_s=round(cpu, 2),

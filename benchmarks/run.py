@@ -42,6 +42,16 @@ def self_test():
     assert math.isclose(rows['m', 'x']['pred_ratio'], 1.1) and math.isclose(rows['m', 'y']['pred_ratio'], .9)
     assert rows['fixed', 2]['d_acc'] == 0 and rows['m', 'y']['inside']
     assert report.reach(res) == {'m': .75}
+    d = report.seed_deltas(res)
+    assert math.isclose(d['m', 'x'][0], .05) and math.isclose(d['m', 'y'][1], .07)
+    assert '| m (x) | m (y) | -2.0 (-2.0 to -2.0) | 2 | B ahead in every seed |' in report.pair_table(res), report.pair_table(res)
+    runs.append(dict(method='n', arg='z', seed=0, cpu_s=30., wall_s=30., accuracy=.52, curve=[]))  # one seed: no pair with it
+    runs.append(dict(method='n', arg='z', seed=1, cpu_s=30., wall_s=30., accuracy=.75, curve=[]))  # ahead of m (y) in seed 1 only
+    assert 'no: the seeds disagree' in report.pair_table(res)
+    runs += [dict(method='c', arg=1, seed=s, cpu_s=40., wall_s=40., accuracy=.7,  # a curve that reaches fixed 1 and 2 at 12 s, fixed 4 at 32 s
+                  curve=[dict(cpu_s=12., accuracy=.55), dict(cpu_s=32., accuracy=.65), dict(cpu_s=40., accuracy=.7)]) for s in (0, 1)]
+    line = next(l for l in report.reach_table(res).splitlines() if l.startswith('| c |'))
+    assert line == '| c | 1.20 (2 of 2 seeds) | 0.60 (2 of 2 seeds) | 0.80 (2 of 2 seeds) |', line  # 12 s for 10, 12 for 20, 32 for 40
     print('self-test passed')
 
 def main(argv=None):

@@ -201,6 +201,8 @@ class CachedFolderDLs:
     def n_train(self): return len(self.splits[0])
     @property
     def n_valid(self): return len(self.splits[1])
+    @property
+    def max_size(self)->int: "The largest side these loaders can give: the cache's images'"; return self.cache.size
 
     def batch_tfms_for(self, size):
         "Batch transforms for one `size`: to float, crop and flip (centre resize when validating), normalize"

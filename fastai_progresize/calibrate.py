@@ -195,6 +195,18 @@ def _check_choice_args(learn, calibrate, multiple, factors, sizes, ts, holdout):
 
 def _is_share(x): return isinstance(x, Real) and not isinstance(x, bool)
 
+def _within(hws, max_size, derived):
+    "The candidate sizes a `get_dls` with a largest size (`max_size`, as a cache has) can give: the others left out with a warning, or refused when asked for"
+    if max_size is None: return hws
+    over = [hw for hw in hws if max(hw) > max_size]
+    if over and not derived:
+        raise ValueError(f"`sizes` {over} are larger than the {max_size} px that `get_dls` gives (a cache's `max_size`): "
+                         f"give sizes up to {max_size}, or build the cache with `max_size` >= {max(max(hw) for hw in over)}")
+    if over:
+        warnings.warn(f"choose_test_size: {', '.join(f'{h}x{w}' for h, w in over)} px left out of the sweep: `get_dls` gives at most "
+                      f"{max_size} px (build the cache with `max_size` >= {max(max(hw) for hw in over)} to sweep them)")
+    return [hw for hw in hws if max(hw) <= max_size]
+
 def _seen(holdout, train):
     "How many of `holdout` are among the training items `train`"
     k = lambda o: Path(o) if isinstance(o, (str, Path)) else id(o)
@@ -231,6 +243,7 @@ def choose_test_size(self:Learner,
     by, lower = check_by(self, by)
     n_batches, epochs, lr = check_int(n_batches, 'n_batches'), check_int(epochs, 'epochs'), check_num(lr, 'lr')
     at = AtSize(self, get_dls, bs)
+    hws = _within(hws, getattr(at.get_dls, 'max_size', None), sizes is None)
     all_train = list(at(ts)[1])
     if holdout is None: sel_items, calib_items, on = None, all_train, 'validation set'
     elif _is_share(holdout):

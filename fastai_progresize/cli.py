@@ -22,6 +22,7 @@ __all__ = ['ARCHS', 'MAX_TEST_SCALE', 'progresize_train']
 @cache
 def _lib()->SimpleNamespace:
     "The heavy modules of a run (fastai, torch, matplotlib, the package's training code), imported on first use"
+    warnings.filterwarnings('ignore', r'`torch\.jit\.script` is deprecated', FutureWarning)  # fastai's import, on current torch: not the user's to fix
     import matplotlib.pyplot as plt, torch
     from fastai.data import external  # `external.untar_data`, looked up when called (tests stand in a fake one)
     from fastai.learner import Learner
@@ -218,10 +219,10 @@ def _measure(learn, sizes, flag:str, bs=None):
                          f"lower --bs, or leave out {flag}") from e
 def _auto_start(learn, a:AttrDict, log):
     "--start auto: time up to 5 candidate starts and the stage's size, grow the images from the start chosen (none: no ramp pays), say why"
-    lib, s = _lib(), a.stages[0]
+    lib, s, t = _lib(), a.stages[0], _clock()
     cands = lib.start_candidates(s.size, most=5)
     c = _measure(learn, [*cands, s.size], '--start auto', s.bs).choose_start(s.size, candidates=cands or None, bs=s.bs)
-    log(f"--start auto: {c.reason}")
+    log(f"--start auto: {c.reason} (measured in {_clock() - t:.1f} s)")
     if c.size is not None: a.stages = [lib.Stage(**{**s.as_dict(), 'start': c.size[0]})]
 _clock = time.perf_counter  # the command's clock (tests put a simulated one here)
 def _save_s(learn)->float:
@@ -270,6 +271,9 @@ def _checked(a:dict)->AttrDict:
         raise ValueError("--minutes trains every stage with one clock-driven one_cycle fit: leave out --later fine_tune")
     a.stages = lib.stages_from_lists(list(a.sizes) if isinstance(a.sizes, (list, tuple)) else [a.sizes], _one(a.epochs),
                                      _one(a.lr), bs=_one(a.bs), later=a.later, freeze_epochs=a.freeze_epochs)
+    hws = [s.hw for s in a.stages]
+    if any(h1[0] * h1[1] <= h0[0] * h0[1] for h0, h1 in zip(hws, hws[1:])):
+        raise ValueError(f"`sizes` must grow from stage to stage, smallest first: got {' then '.join(str(s.size) for s in a.stages)}")
     if a.start is not None and len(a.stages) > 1:
         raise ValueError("`start` grows the images of one stage within its fit: give `sizes` one size (the final one), or leave out `start`")
     if isinstance(a.start, int): a.stages = [lib.Stage(**{**a.stages[0].as_dict(), 'start': a.start})]

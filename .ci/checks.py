@@ -135,6 +135,7 @@ def star_modules(init_src):
             if isinstance(v, ast.Call): mods |= {k.value.value for k in v.keywords}
             elif isinstance(v, (ast.Tuple, ast.List)): mods |= {e.value for e in v.elts}
     mods |= set(re.findall(r'^from \.(\w+) import', init_src, re.M))
+    for names in re.findall(r'^from \. import (.+)$', init_src, re.M): mods |= {n.split(' as ')[0].strip() for n in names.split('#')[0].split(',')}
     return mods
 def nb_imports(src, pkg, star):
     "The package modules a cell's source imports"

@@ -33,6 +33,8 @@ def test_reading_order(chk, tmp_path):
                    '01_a.ipynb imports pkg.d, exported by the later 24_exp.ipynb',
                    '02_b.ipynb imports pkg.c, exported by the later 03_c.ipynb']
     assert chk['star_modules']("from .a import x\nfrom . import b, c  # side effects\n") == {'a', 'b', 'c'}
+    lazy = "_HOMES = dict(X='a', Y='b')\n_PATCHING = ('c',)\n__all__ = list(_HOMES)\n"  # the names load on first use (PEP 562)
+    assert chk['star_modules'](lazy) == {'a', 'b', 'c'}
 
 def test_long_export_cells(chk, tmp_path):
     "An export or exporti cell over 80 lines is reported; one of 80 lines, or a long cell that is not exported, is not"

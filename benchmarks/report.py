@@ -206,6 +206,11 @@ def markdown(res):
             f"{res['config']['seeds']} seeds missing)" for p, n in _missing(res)), ''] if _missing(res) else []),
         *([f"Not run (the preset's time cap): " + '; '.join(f"seed {x['seed']} {x['method']} {x['arg']}" for x in res['not_run']), '']
           if res.get('not_run') else []),
+        *([f"Skipped (not run at all): " + '; '.join(f"{x['method']} {x['arg']} ({x['why']})" for x in res['skipped']), '']
+          if res.get('skipped') else []),
+        *([f"Peers: fastxtend {res['peers']['fastxtend']} installed." if res['peers'].get('fastxtend') else
+           "Peers: fastxtend is not installed (`pip install fastxtend==0.1.7`): its runs are skipped.", '']
+          if 'fastxtend' in c['budgets'] and res.get('peers') else []),
         '## Time per epoch at each size (cost model, measured before training)', '', candidate_table(res), '',
         f"Cost model: {res['cost_models'][c['opt']]['text']}", '',
         *(['## Every schedule', '', run_table(rows, c['clock']), '',

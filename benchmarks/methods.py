@@ -67,20 +67,24 @@ def budget_oc_mem(cfg, arg, cms):
     "As `budget_oc`, the batch growing as the images shrink (`bs_rule='memory'`, `lr_rule='sqrt'`)"
     return Plan(_budget(cfg, arg, cms, later='one_cycle', bs_rule='memory', max_bs=cfg['max_bs'], lr_rule='sqrt'))
 
+def _ramped(cfg, epochs, ramp=(0.2, 0.8)):
+    "`ProgressiveSchedule.in_fit` from the preset's first size to its final one, the size growing over `ramp`"
+    return ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=ramp)
+
 @method('in_fit', 'in one fit (ProgressiveResize)')
 def in_fit(cfg, epochs, cms):
     "One `fit_one_cycle` of `epochs` whose batches grow from the first size to the final one (`ProgressiveSchedule.in_fit`)"
-    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs']))
+    return Plan(_ramped(cfg, epochs))
 
 @method('in_fit_early', 'in one fit, ramp 0-50%')
 def in_fit_early(cfg, epochs, cms):
     "As `in_fit`, the ramp from the start to half of training, then the final size: to choose the default ramp"
-    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0., 0.5)))
+    return Plan(_ramped(cfg, epochs, (0., 0.5)))
 
 @method('in_fit_late', 'in one fit, ramp 50-90%')
 def in_fit_late(cfg, epochs, cms):
     "As `in_fit`, the ramp from half of training to 90%: more of the run at the small size"
-    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0.5, 0.9)))
+    return Plan(_ramped(cfg, epochs, (0.5, 0.9)))
 
 def _clock(cfg, seconds, cms, start):
     "`Learner.fit_budget` on a `BudgetPlan` of `seconds` (a ramp from `start` px, or none): the fit follows the wall clock"
@@ -106,13 +110,12 @@ def budget_fixed(cfg, seconds, cms):
 # size's DataLoaders (`cfg['tfms']='batch_flip'`: a batch `Flip`, an affine transform the resize can be folded into)
 def _one_fit(cfg, epochs, ramp, cbs):
     "A Plan of one `fit_one_cycle(epochs)` with `cbs()`; its schedule (for the predicted time) an in-fit ramp over `ramp`"
-    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=ramp),
-                fit=lambda learn, get_dls, schedule: learn.fit_one_cycle(epochs, cfg['lr'], cbs=cbs()))
+    return Plan(_ramped(cfg, epochs, ramp), fit=lambda learn, get_dls, schedule: learn.fit_one_cycle(epochs, cfg['lr'], cbs=cbs()))
 
 @method('in_fit_hold', 'in one fit, ramp 50-80% (the peers\' timing)')
 def in_fit_hold(cfg, epochs, cms):
     "As `in_fit`, the start size held for half of training, then grown to the final size by 80% (Composer's defaults' timing)"
-    return Plan(ProgressiveSchedule.in_fit(cfg['sizes'][-1], epochs, cfg['lr'], start=cfg['sizes'][0], bs=cfg['bs'], ramp=(0.5, 0.8)))
+    return Plan(_ramped(cfg, epochs, (0.5, 0.8)))
 
 @method('in_fit_fold', 'in one fit, resize folded into the Flip')
 def in_fit_fold(cfg, epochs, cms):
